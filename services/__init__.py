@@ -1,0 +1,1 @@
+"""The rules of the site, kept apart from HTTP handling."""

@@ -1,0 +1,119 @@
+"""The one place that decides which HTML survives: bleach allow-lists and Markdown.
+
+Readers' comments get a small safelist; articles (written by staff in Markdown)
+get a wider one. Both are cleaned on the way in and the source is kept, so the
+policy can be re-applied later (see ``reclean``).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+
+import bleach
+import markdown
+from bleach.linkifier import LinkifyFilter
+
+COMMENT_TAGS = frozenset({"a", "b", "strong", "i", "em", "code", "pre", "blockquote", "p", "br", "ul", "ol", "li"})
+COMMENT_ATTRIBUTES = {"a": ["href", "rel", "title"]}
+PROTOCOLS = frozenset({"http", "https", "mailto"})
+
+ARTICLE_TAGS = COMMENT_TAGS | {
+    "h2",
+    "h3",
+    "h4",
+    "hr",
+    "img",
+    "figure",
+    "figcaption",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "sup",
+    "sub",
+    "abbr",
+    "cite",
+    "q",
+    "s",
+    "del",
+    "ins",
+    "dl",
+    "dt",
+    "dd",
+}
+ARTICLE_ATTRIBUTES = {
+    "a": ["href", "title", "rel"],
+    "img": ["src", "alt", "title", "width", "height", "loading"],
+    "abbr": ["title"],
+    "th": ["scope"],
+}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _nofollow(attrs, new=False):
+    """Every link in user content is rel="nofollow ugc" (and off-site safe)."""
+    href_key = (None, "href")
+    if href_key not in attrs:
+        return attrs
+    attrs[(None, "rel")] = "nofollow ugc"
+    return attrs
+
+
+_comment_cleaner = bleach.Cleaner(
+    tags=COMMENT_TAGS,
+    attributes=COMMENT_ATTRIBUTES,
+    protocols=PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+    filters=[partial(LinkifyFilter, callbacks=[_nofollow], skip_tags={"pre", "code"})],
+)
+
+_article_cleaner = bleach.Cleaner(
+    tags=ARTICLE_TAGS,
+    attributes=ARTICLE_ATTRIBUTES,
+    protocols=PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+)
+
+
+def strip_control(text: str) -> str:
+    """Drop NUL and other control characters (keeping tab and newlines)."""
+    return _CONTROL.sub("", text)
+
+
+def _paragraphs(text: str) -> str:
+    """Turn plain line breaks into <p> and <br>, leaving text that already has blocks."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if re.search(r"<(p|pre|ul|ol|blockquote)\b", text, re.I):
+        return text
+    blocks = [b for b in re.split(r"\n\s*\n", text) if b.strip()]
+    return "".join("<p>" + b.strip().replace("\n", "<br>\n") + "</p>" for b in blocks)
+
+
+def clean_comment(source: str) -> str:
+    """Clean a reader's comment: safelisted tags only, URLs linkified, links nofollow ugc."""
+    return _comment_cleaner.clean(_paragraphs(strip_control(source)))
+
+
+def render_markdown(source: str) -> str:
+    """Render an article's Markdown to safe HTML."""
+    html = markdown.markdown(strip_control(source), extensions=["extra", "sane_lists"], output_format="html")
+    return _article_cleaner.clean(html)
+
+
+def plain_text(html: str) -> str:
+    """Text content of a fragment of HTML, for excerpts and feeds."""
+    return re.sub(r"\s+", " ", bleach.clean(html, tags=set(), strip=True)).strip()
+
+
+def excerpt(html: str, limit: int = 280) -> str:
+    text = plain_text(html)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.")
+    return cut + "…"

@@ -1,0 +1,38 @@
+// Gazette's only script besides htmx: small behaviours htmx has no attribute for.
+// No inline handlers anywhere, so the Content-Security-Policy can forbid them.
+(function () {
+  "use strict";
+
+  // Send the CSRF token with every htmx request (controls outside a <form> need it).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta) event.detail.headers["X-CSRFToken"] = meta.content;
+  });
+
+  // After a swap, move focus to what the server marked (the new comment).
+  document.addEventListener("htmx:afterSettle", function () {
+    var target = document.querySelector("[data-gz-focus]");
+    if (target) {
+      target.removeAttribute("data-gz-focus");
+      target.focus({ preventScroll: false });
+    }
+  });
+
+  // "Cancel" on an in-place reply or report form closes it instead of navigating.
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest("[data-gz-cancel-reply]");
+    if (!cancel) return;
+    var slot = cancel.closest(".reply-slot");
+    if (!slot) return;
+    event.preventDefault();
+    var box = slot.closest(".comment__box");
+    slot.innerHTML = "";
+    if (box) box.focus();
+  });
+
+  // A network failure must not look like nothing happened.
+  document.addEventListener("htmx:sendError", function () {
+    var live = document.getElementById("announcer");
+    if (live) live.textContent = "Could not reach the site. Check your connection and try again.";
+  });
+})();
