@@ -43,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     import models  # noqa: F401  (register the tables with the metadata)
     from blueprints import register_blueprints
     from cli import register_cli
-    from services import errors, security, templating
+    from services import errors, http_cache, security, templating
 
     @login_manager.user_loader
     def _load_user(user_id: str):
@@ -52,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     templating.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    http_cache.init_app(app)
     register_blueprints(app)
     register_cli(app)
     return app

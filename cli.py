@@ -47,3 +47,7 @@ def register_cli(app: Flask) -> None:
             return
         added = demo.seed(app)
         click.echo(f"Demo content: {added} article(s) added." if added else "Demo content already present.")
+
+    from services.bench_data import register as register_bench_data
+
+    register_bench_data(app)
