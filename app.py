@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, load_secret_key
@@ -18,6 +18,9 @@ BASE_DIR = Path(__file__).resolve().parent
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(BASE_DIR / "instance"), instance_relative_config=True)
     app.config.from_object(Config)
+    # Any other setting from the environment, e.g. GAZETTE_CONFIG_RATELIMIT_ENABLED=false
+    # (values are parsed as JSON). Used by load tests and benchmarks.
+    app.config.from_prefixed_env("GAZETTE_CONFIG")
     if test_config:
         app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -33,6 +36,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"] > 0:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
+
+    @app.before_request
+    def _keep_raw_form_body() -> None:
+        # Cache a url-encoded body before CSRFProtect parses it, so views can still
+        # check the raw bytes (invalid UTF-8, a TrackBack's declared charset).
+        if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+            request.get_data(cache=True)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))

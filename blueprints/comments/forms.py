@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, TextAreaField, URLField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+    URLField,
+)
 from wtforms.validators import URL, DataRequired, Email, Length, Optional, ValidationError
+
+from services.discussion import REPORT_REASONS
 
 MAX_BODY = 10_000
 
@@ -64,12 +75,7 @@ class CommentForm(FlaskForm):
 class ReportForm(FlaskForm):
     reason = RadioField(
         "Why should a moderator look at this comment?",
-        choices=[
-            ("spam", "Spam"),
-            ("abuse", "Abusive or harassing"),
-            ("off-topic", "Off-topic"),
-            ("other", "Something else"),
-        ],
+        choices=[SelectChoice(value, label) for value, label in REPORT_REASONS.items()],
         validators=[DataRequired("Choose a reason for the report.")],
     )
     note = StringField("Anything else a moderator should know? (optional)", validators=[Optional(), Length(max=500)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import parse_qsl
 
 from flask import abort, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
@@ -56,6 +57,18 @@ def _error_response(article, form, parent, err: discussion.CommentError):
     )
 
 
+def _undecodable_form() -> bool:
+    """True when a url-encoded body is not valid UTF-8 (werkzeug would keep the
+    raw %XX escapes as text; we refuse instead of storing mojibake)."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return False
+    try:
+        parse_qsl(request.get_data(cache=True).decode("ascii"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return True
+    return False
+
+
 def _parent_or_none(article, form):
     raw = form.parent_id.data
     if raw and raw.isdigit():
@@ -69,6 +82,7 @@ def _parent_or_none(article, form):
 @limiter.limit("20 per minute;200 per hour", methods=["POST"])
 def post(slug: str):
     article = article_queries.get_visible(slug)
+    undecodable = _undecodable_form()  # before anything parses the form
     prefix = request.form.get("prefix") or ""
     # A reply form carries its prefix in its field names (r<ID>-body); find it.
     for key in request.form:
@@ -79,6 +93,9 @@ def post(slug: str):
 
     form = CommentForm(prefix=prefix)
     parent = _parent_or_none(article, form)
+    if undecodable:
+        err = discussion.CommentError("Your comment contains characters we could not read. Please retype it.", 422)
+        return _error_response(article, form, parent, err)
     if not form.validate():
         first_error = next(iter(form.errors.values()))[0] if form.errors else None
         err = discussion.CommentError(

@@ -9,13 +9,17 @@
     if (meta) event.detail.headers["X-CSRFToken"] = meta.content;
   });
 
-  // After a swap, move focus to what the server marked (the new comment).
-  document.addEventListener("htmx:afterSettle", function () {
+  // After a swap, move focus to what the server marked (the new comment), or to
+  // the autofocus field of a form that just appeared (a reply form).
+  document.addEventListener("htmx:afterSettle", function (event) {
     var target = document.querySelector("[data-gz-focus]");
     if (target) {
       target.removeAttribute("data-gz-focus");
       target.focus({ preventScroll: false });
+      return;
     }
+    var field = event.target && event.target.querySelector && event.target.querySelector("[autofocus]");
+    if (field) field.focus();
   });
 
   // "Cancel" on an in-place reply or report form closes it instead of navigating.
