@@ -44,7 +44,8 @@ def init_app(app: Flask) -> None:
     def _database_down(exc: OperationalError):
         db.session.rollback()
         app.logger.error("database unavailable: %s", exc)
-        return render_error(503)
+        body, code = render_error(503)
+        return body, code, {"Retry-After": "30", "Cache-Control": "no-store"}
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

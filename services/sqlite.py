@@ -9,7 +9,7 @@ lock (waiting up to busy_timeout) instead of failing.
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -30,7 +30,10 @@ def _on_connect(dbapi_connection, connection_record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    timeout = (
+        int(current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS)) if has_app_context() else BUSY_TIMEOUT_MS
+    )
+    cursor.execute(f"PRAGMA busy_timeout={timeout}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
