@@ -35,6 +35,22 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"{'Created' if created else 'Updated'} {role} '{username}'.")
 
+    @app.cli.command("work")
+    @click.option("--once", is_flag=True, help="Run the jobs that are due now, then exit.")
+    @click.option("--interval", default=5.0, show_default=True, help="Seconds between looks at the queue.")
+    def work(once: bool, interval: float) -> None:
+        """Run background jobs: Webmention verification and outbound pings."""
+        from services import jobs, linkbacks  # noqa: F401  (linkbacks registers its job handlers)
+
+        if once:
+            click.echo(f"{jobs.work_once(app)} job(s) run.")
+            return
+        click.echo("Working on the job queue (Ctrl-C stops).")
+        try:
+            jobs.serve(app, interval)
+        except KeyboardInterrupt:
+            click.echo("Stopped.")
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only when the site has no articles yet (used by `make run`).")
     def seed_demo(if_empty: bool) -> None:

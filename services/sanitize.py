@@ -7,6 +7,7 @@ policy can be re-applied later (see ``reclean``).
 
 from __future__ import annotations
 
+import html
 import re
 from functools import partial
 
@@ -117,3 +118,24 @@ def excerpt(html: str, limit: int = 280) -> str:
         return text
     cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.")
     return cut + "…"
+
+
+def remote_text(value: str, limit: int) -> str:
+    """Plain text from what a remote site sent (a linkback's title, excerpt or site name).
+
+    Tags and comments are dropped, entities decoded, whitespace collapsed, and the
+    result cut to ``limit`` characters with an ellipsis. Templates escape it again
+    on output, so it is only ever shown as text.
+    """
+    # Cut before parsing: a megabyte of "excerpt" must not cost a megabyte of HTML parsing.
+    raw = strip_control(value or "")[: limit * 4 + 1024]
+    text = html.unescape(bleach.clean(raw, tags=set(), strip=True, strip_comments=True))
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def text_html(text: str) -> str:
+    """Plain text as one escaped HTML paragraph (a linkback's excerpt in feeds)."""
+    return f"<p>{html.escape(text, quote=False)}</p>" if text else ""
