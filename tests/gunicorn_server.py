@@ -37,6 +37,7 @@ class Gunicorn:
                 f"127.0.0.1:{self.port}",
                 "--log-level",
                 "warning",
+                "--no-control-socket",
                 "app:create_app()",
             ],
             cwd=ROOT,
