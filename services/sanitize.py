@@ -87,18 +87,27 @@ def strip_control(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def _paragraphs(text: str) -> str:
-    """Turn plain line breaks into <p> and <br>, leaving text that already has blocks."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if re.search(r"<(p|pre|ul|ol|blockquote)\b", text, re.I):
-        return text
-    blocks = [b for b in re.split(r"\n\s*\n", text) if b.strip()]
+# The same safelist without linkifying, to re-balance markup after paragraphs are added.
+_comment_normaliser = bleach.Cleaner(
+    tags=COMMENT_TAGS, attributes=COMMENT_ATTRIBUTES, protocols=PROTOCOLS, strip=True, strip_comments=True
+)
+_BLOCK = re.compile(r"<(p|pre|ul|ol|blockquote)\b", re.I)
+
+
+def _paragraphs(html: str) -> str:
+    """Turn plain line breaks into <p> and <br>, leaving markup that already has blocks."""
+    if _BLOCK.search(html):
+        return html
+    blocks = [b for b in re.split(r"\n\s*\n", html) if b.strip()]
     return "".join("<p>" + b.strip().replace("\n", "<br>\n") + "</p>" for b in blocks)
 
 
 def clean_comment(source: str) -> str:
-    """Clean a reader's comment: safelisted tags only, URLs linkified, links nofollow ugc."""
-    return _comment_cleaner.clean(_paragraphs(strip_control(source)))
+    """Clean a reader's comment: safelisted tags only, URLs linkified, links nofollow ugc,
+    line breaks kept. Cleaning its own output changes nothing (idempotent)."""
+    text = strip_control(source).replace("\r\n", "\n").replace("\r", "\n").strip()
+    html = _paragraphs(_comment_cleaner.clean(text))
+    return _comment_normaliser.clean(html)
 
 
 def render_markdown(source: str) -> str:
