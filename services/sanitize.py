@@ -107,7 +107,7 @@ def clean_comment(source: str) -> str:
     line breaks kept. Cleaning its own output changes nothing (idempotent)."""
     text = strip_control(source).replace("\r\n", "\n").replace("\r", "\n").strip()
     html = _paragraphs(_comment_cleaner.clean(text))
-    return _comment_normaliser.clean(html)
+    return _comment_normaliser.clean(html).strip()
 
 
 def render_markdown(source: str) -> str:
