@@ -20,6 +20,7 @@ for a transient failure (retried with backoff up to ``MAX_ATTEMPTS``) and
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -48,6 +49,9 @@ POLL_SECONDS = 5.0
 
 Handler = Callable[[dict[str, Any], int], str]
 _handlers: dict[str, Handler] = {}
+# Modules whose import registers handlers; loaded before the first job runs, so a
+# worker process never fails a job just because nothing imported its handler yet.
+HANDLER_MODULES = ("services.linkbacks",)
 
 
 class RetryLater(Exception):
@@ -137,13 +141,17 @@ def run(app: Flask, job_id: int) -> str:
         except ValueError:
             payload = None
         db.session.commit()
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
     fn = _handlers.get(kind)
     if fn is None or not isinstance(payload, dict):
         return _finish(app, job_id, FAILED, f"unknown job kind or bad payload: {kind}")
-    # A POST-like request context: url_for() builds absolute links from the site's
-    # URL captured when the job was queued, and services.sqlite opens write
-    # transactions with BEGIN IMMEDIATE as it does for requests that change data.
-    with app.test_request_context("/", base_url=_base_url(app, payload), method="POST"):
+    # Its own app context (so its own session, closed when the job ends, even
+    # inside the `work` command's context), and a POST-like request context:
+    # url_for() builds absolute links from the site's URL captured when the job
+    # was queued, and services.sqlite opens write transactions with BEGIN
+    # IMMEDIATE as it does for requests that change data.
+    with app.app_context(), app.test_request_context("/", base_url=_base_url(app, payload), method="POST"):
         try:
             result = fn(payload, attempts)
         except RetryLater as exc:

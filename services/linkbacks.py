@@ -127,14 +127,15 @@ class LinkbackError(Exception):
 
 @dataclass
 class Received:
-    """A stored linkback and why it has its status."""
+    """A stored linkback: its id, its status and why."""
 
-    comment: Comment
+    comment_id: int
+    status: str
     reason: str = ""
 
     @property
     def is_spam(self) -> bool:
-        return self.comment.status == CommentStatus.SPAM.value
+        return self.status == CommentStatus.SPAM.value
 
 
 # ---------------------------------------------------------------- URLs
@@ -527,9 +528,17 @@ def _store(
     return comment
 
 
-def _log(kind: str, article: Article, source: str, outcome: str) -> None:
+def _log(kind: str, article_id: int, source: str, outcome: str) -> None:
     # The citing site's host only: no sender IP, no full URLs in the log.
-    log.info("%s for article %s from %s: %s", kind, article.id, host_of(source), outcome)
+    log.info("%s for article %s from %s: %s", kind, article_id, host_of(source), outcome)
+
+
+def _commit_received(kind: str, article_id: int, comment: Comment, reason: str) -> Received:
+    # Read what we report before committing: nothing is reloaded afterwards.
+    received = Received(comment.id, comment.status, reason)
+    db.session.commit()
+    _log(kind, article_id, comment.source_url or "", received.status)
+    return received
 
 
 # ---------------------------------------------------------------- TrackBack
@@ -617,9 +626,7 @@ def receive_trackback(slug: str, fields: dict[str, str], *, ip: str, user_agent:
         ip=ip,
         user_agent=user_agent,
     )
-    db.session.commit()
-    _log("trackback", article, source, status)
-    return Received(comment, reason)
+    return _commit_received("trackback", article.id, comment, reason)
 
 
 # ---------------------------------------------------------------- Pingback
@@ -657,11 +664,10 @@ def receive_pingback(source: str, target: str, *, ip: str, user_agent: str) -> R
         ip=ip,
         user_agent=user_agent,
     )
-    db.session.commit()
-    _log("pingback", article, source, status)
+    received = _commit_received("pingback", article.id, comment, reason)
     if verified is False:
         raise LinkbackError("no_link", "The source URL does not contain a link to the target URL.")
-    return Received(comment, reason)
+    return received
 
 
 # ---------------------------------------------------------------- Webmention
@@ -724,8 +730,9 @@ def describe_job(job: Job) -> JobStatus:
     return JobStatus(state, _OUTCOMES[state], shown, source, target)
 
 
-def accept_webmention(source: str | None, target: str | None, *, ip: str, user_agent: str) -> Job:
-    """The synchronous part of receiving a Webmention: validate, queue verification (commits)."""
+def accept_webmention(source: str | None, target: str | None, *, ip: str, user_agent: str) -> int:
+    """The synchronous part of receiving a Webmention: validate, queue verification (commits).
+    Returns the id of the verification job."""
     if not source or not target:
         raise LinkbackError("bad_request", "Both source and target are required.")
     source = valid_url(source, "source", "source_invalid")
@@ -736,6 +743,7 @@ def accept_webmention(source: str | None, target: str | None, *, ip: str, user_a
         raise LinkbackError("source_invalid", "The source URL points to an address that is not fetched.")
     article = article_for_target(_without_fragment(target))
     _guard(article, source, ip, "webmentions")
+    article_id = article.id
     job = jobs.enqueue(
         WEBMENTION_JOB,
         {
@@ -747,10 +755,11 @@ def accept_webmention(source: str | None, target: str | None, *, ip: str, user_a
             "base_url": site_url(),
         },
     )
+    job_id = job.id
     db.session.commit()
-    _log("webmention", article, source, "queued")
+    _log("webmention", article_id, source, "queued")
     jobs.kick()
-    return job
+    return job_id
 
 
 @jobs.handler(WEBMENTION_JOB)
@@ -787,9 +796,9 @@ def verify_webmention(payload: dict, attempt: int) -> str:
         if existing is not None:
             if existing.status != CommentStatus.TRASH.value:
                 existing.status = CommentStatus.TRASH.value
-                refresh_counts(article.id)
+                refresh_counts(article_id)
                 db.session.commit()
-                _log("webmention", article, source, "removed")
+                _log("webmention", article_id, source, "removed")
             return f"deleted: {why}"
         if page.status == 410:
             return f"rejected: {why}"
@@ -827,9 +836,10 @@ def verify_webmention(payload: dict, attempt: int) -> str:
         comment.status = status
         comment.updated_at = utcnow()
         refresh_counts(article.id)
+    comment_id = comment.id
     db.session.commit()
-    _log("webmention", article, source, status)
-    return f"{status}: linkback {comment.id}" + (f" ({reason})" if reason else "")
+    _log("webmention", article_id, source, status)
+    return f"{status}: linkback {comment_id}" + (f" ({reason})" if reason else "")
 
 
 # ---------------------------------------------------------------- sending
@@ -901,6 +911,7 @@ def notify_article(article_id: int) -> None:
     article = db.session.get(Article, article_id)
     if article is None or article.status == ArticleStatus.DRAFT.value or article.published_at is None:
         return
+    article_id = article.id
     base = _base_url()
     explicit = explicit_ping_urls(article)
     targets = explicit + [u for u in outbound_links(article.body_html, own_netlocs()) if u not in explicit]
@@ -930,7 +941,7 @@ def notify_article(article_id: int) -> None:
         queued += 1
     db.session.commit()
     if queued:
-        log.info("queued %s outbound ping(s) for article %s", queued, article.id)
+        log.info("queued %s outbound ping(s) for article %s", queued, article_id)
         jobs.kick()
 
 

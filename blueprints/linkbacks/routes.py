@@ -149,7 +149,7 @@ def webmention() -> Response:
         return _text("Send a Webmention as a form POST with source and target.", 405, Allow="POST")
     ip, agent = _client()
     try:
-        job = linkbacks.accept_webmention(
+        job_id = linkbacks.accept_webmention(
             request.form.get("source"), request.form.get("target"), ip=ip, user_agent=agent
         )
     except RequestEntityTooLarge:
@@ -162,7 +162,7 @@ def webmention() -> Response:
         db.session.rollback()
         log.exception("webmention failed")
         return _text("The Webmention could not be queued; please try again later.", 503, **{"Retry-After": "60"})
-    status_url = absolute_url("linkbacks.webmention_status", token=linkbacks.status_token(job.id))
+    status_url = absolute_url("linkbacks.webmention_status", token=linkbacks.status_token(job_id))
     return _text(f"Accepted: the Webmention will be verified shortly.\nStatus: {status_url}", 202, Location=status_url)
 
 
