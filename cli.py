@@ -40,7 +40,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--interval", default=5.0, show_default=True, help="Seconds between looks at the queue.")
     def work(once: bool, interval: float) -> None:
         """Run background jobs: Webmention verification and outbound pings."""
-        from services import jobs, linkbacks  # noqa: F401  (linkbacks registers its job handlers)
+        from services import jobs
 
         if once:
             click.echo(f"{jobs.work_once(app)} job(s) run.")
