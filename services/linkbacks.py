@@ -176,26 +176,23 @@ def host_of(url: str) -> str:
 
 
 def own_netlocs() -> set[str]:
-    """Hosts that are this site: SITE_URL's, and the one this request came to."""
-    hosts = {_netloc(site_url())}
-    if has_request_context():
-        hosts.add(_netloc(request.host_url))
-    return {h for h in hosts if h}
+    """The host of this site (SITE_URL's; the request's only when SITE_URL is unset).
+
+    Never the request's Host header next to SITE_URL: a forged Host would let a
+    page that links to the forger's own domain pass as a link to us.
+    """
+    host = _netloc(site_url())
+    return {host} if host else set()
 
 
 def article_urls(article: Article, *extra: str) -> set[str]:
-    """The URLs that count as a link to ``article``: its permalink, with and without a
-    trailing slash, over http or https, on SITE_URL's host or this request's host."""
-    path = absolute_url("news.article", slug=article.slug)
-    bases = {path}
-    if has_request_context():
-        bases.add(request.host_url.rstrip("/") + urlsplit(path).path)
+    """The URLs that count as a link to ``article``: its permalink, with or without a
+    trailing slash, over http or https (plus ``extra``, e.g. the pinged target)."""
+    parts = urlsplit(absolute_url("news.article", slug=article.slug))
     urls: set[str] = set()
-    for u in bases:
-        parts = urlsplit(u)
-        for scheme in ("http", "https"):
-            for p in {parts.path, parts.path.rstrip("/") + "/", parts.path.rstrip("/")}:
-                urls.add(urlunsplit((scheme, parts.netloc, p, "", "")))
+    for scheme in ("http", "https"):
+        for path in {parts.path, parts.path.rstrip("/") + "/", parts.path.rstrip("/")}:
+            urls.add(urlunsplit((scheme, parts.netloc, path, "", "")))
     urls.update(_without_fragment(e) for e in extra if e)
     return urls
 
@@ -924,22 +921,26 @@ def notify_article(article_id: int) -> None:
     )
     run_at = max(article.published_at, utcnow())
     queued = 0
-    for url in targets:
-        if url in busy:
-            continue
-        is_explicit = url in explicit
-        ping = OutboundPing(
-            article_id=article.id,
-            target_url=url,
-            protocol="trackback" if is_explicit else "",
-            endpoint=url if is_explicit else "",
-            status=QUEUED,
-        )
-        db.session.add(ping)
-        db.session.flush()
-        jobs.enqueue(SEND_JOB, {"ping_id": ping.id, "explicit": is_explicit, "base_url": base}, run_at=run_at)
-        queued += 1
-    db.session.commit()
+    try:
+        for url in targets:
+            if url in busy:
+                continue
+            is_explicit = url in explicit
+            ping = OutboundPing(
+                article_id=article_id,
+                target_url=url,
+                protocol="trackback" if is_explicit else "",
+                endpoint=url if is_explicit else "",
+                status=QUEUED,
+            )
+            db.session.add(ping)
+            db.session.flush()
+            jobs.enqueue(SEND_JOB, {"ping_id": ping.id, "explicit": is_explicit, "base_url": base}, run_at=run_at)
+            queued += 1
+        db.session.commit()
+    except Exception:
+        db.session.rollback()  # all the pings or none: the caller's session is left clean
+        raise
     if queued:
         log.info("queued %s outbound ping(s) for article %s", queued, article_id)
         jobs.kick()

@@ -323,3 +323,16 @@ def test_get_on_the_xmlrpc_endpoint_is_405_plain_text(live):
     assert info.value.code == 405
     assert info.value.headers["Content-Type"].startswith("text/plain")
     assert info.value.headers["Allow"] == "POST"
+
+
+def test_a_forged_host_header_does_not_make_a_target_ours(app, factory, live, remote):
+    app.config["SITE_URL"] = "https://gazette.example"
+    article = factory.article()
+    target = f"http://evil.example/article/{article.slug}"
+    source = remote.linking_page("/p", target)
+    body = xmlrpc.client.dumps((source, target), "pingback.ping").encode()
+    req = urllib.request.Request(
+        f"{live.url}/xmlrpc", data=body, headers={"Content-Type": "text/xml", "Host": "evil.example"}
+    )
+    assert fault_code(urllib.request.urlopen(req).read()) == 0x0020
+    assert rows(app) == [] and remote.hits == []

@@ -437,3 +437,19 @@ def test_article_shows_its_trackback_url_and_rdf(factory, live):
     assert desc.get("{http://purl.org/dc/elements/1.1/}identifier") == live.article_url(article)
     assert desc.get("{http://purl.org/dc/elements/1.1/}title") == "Ferry -- timetable"
     assert "--" not in comment.group(1).split("dc:title=")[1].split('"')[1]
+
+
+def test_verification_trusts_site_url_not_a_forged_host_header(app, factory, live, remote):
+    app.config["SITE_URL"] = "https://gazette.example"
+    article = factory.article()
+    forged = remote.linking_page("/forged", f"http://evil.example/article/{article.slug}")
+    honest = remote.linking_page("/honest", f"https://gazette.example/article/{article.slug}")
+    for source in (forged, honest):
+        body = urlencode(fields_for(source)).encode()
+        req = urllib.request.Request(
+            live.trackback_url(article),
+            data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Host": "evil.example"},
+        )
+        urllib.request.urlopen(req).read()
+    assert [(lb.source_url, lb.status) for lb in linkbacks(app, article.id)] == [(forged, "spam"), (honest, "approved")]
