@@ -42,7 +42,9 @@ def test_post_and_reply_three_levels_deep_without_reload(live_server, live_app, 
         reply_form = parent.locator("form.comment-form").first
         reply_form.wait_for()
         # The reply form's textarea takes the focus, so a keyboard user can type at once.
-        page.wait_for_function("() => document.activeElement && document.activeElement.tagName === 'TEXTAREA'", timeout=3000)
+        page.wait_for_function(
+            "() => document.activeElement && document.activeElement.tagName === 'TEXTAREA'", timeout=3000
+        )
         _fill(reply_form, f"Replier {level}", text)
         reply_form.get_by_role("button", name="Post Comment").click()
         new = page.locator(".comment", has_text=text).last
@@ -93,3 +95,22 @@ def test_commenting_without_javascript(live_server, live_app, nojs_page, factory
     assert page.locator(".comment .comment", has_text="A reply without scripts.").count() == 1
     with live_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Comment)) == 2
+
+
+def test_new_comments_notice_appears_and_shows_them(make_app, browser, factory):
+    from tests.browser.conftest import LiveServer
+    from tests.factories import Factory
+
+    app = make_app(WTF_CSRF_ENABLED=True, COMMENT_MIN_SECONDS=0, COMMENT_POLL_SECONDS=1)
+    article = Factory(app).article("Lively story")
+    with LiveServer(app) as server:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{server.url}/article/{article.slug}")
+        Factory(app).comment(article, "Posted by someone else meanwhile.")
+        notice = page.locator("#new-comments", has_text="1 new comment")
+        notice.wait_for(timeout=10_000)
+        notice.get_by_role("link", name="show").click()
+        page.locator(".comment", has_text="Posted by someone else meanwhile.").wait_for()
+        assert page.locator("#comments h2").inner_text() == "1 Comment"
+        context.close()
