@@ -43,6 +43,11 @@ test: lint
 		$(PY) -m pytest $(PYTEST_ARGS); \
 	fi
 
+## Build a benchmark site, load it with wrk under gunicorn, print the table (also bench/results.md).
+## BENCH_ARGS="--growth" adds the 1,000,000-comment site; see bench/README.md.
+bench: venv
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 screenshots: venv
 	$(PY) scripts/screenshot.py http://$(HOST):$(PORT) / $(PAGES)
 
