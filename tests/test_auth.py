@@ -290,3 +290,10 @@ def test_sign_in_without_a_csrf_token_is_refused(make_app):
     token = csrf_token_from(client.get("/admin/login").get_data(as_text=True))
     ok = client.post("/admin/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token})
     assert ok.status_code == 303
+
+
+def test_dashboard_pages_are_never_cached(admin_client):
+    for url in ("/admin/", "/admin/login"):
+        response = admin_client.get(url, follow_redirects=True)
+        assert response.headers["Cache-Control"] == "no-store", url
+    assert "HX-Request" in admin_client.get("/admin/").headers["Vary"]

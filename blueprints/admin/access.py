@@ -68,6 +68,17 @@ def require_staff():
     return None
 
 
+@bp.after_request
+def _private(response):
+    """Dashboard pages are per-person and change with every action: never cached, by anyone.
+
+    The same URL answers a fragment to htmx and a page to a browser, hence the Vary.
+    """
+    response.headers["Cache-Control"] = "no-store"
+    response.vary.add("HX-Request")
+    return response
+
+
 def admin_required(view: Callable) -> Callable:
     """Admins only: editors get 403 (moderation, settings and users are not theirs)."""
 

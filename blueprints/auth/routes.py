@@ -55,6 +55,12 @@ def _unauthorized():
     return redirect(login_url, code=302)
 
 
+@bp.after_request
+def _private(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _find_user(username: str) -> User | None:
     username = username.strip()
     user = db.session.scalar(select(User).where(User.username == username))
