@@ -28,6 +28,7 @@ LABELS = {
     "comment.spam": "Marked a comment as spam",
     "comment.trash": "Moved a comment to the trash",
     "comment.restore": "Restored a comment",
+    "comment.dismiss": "Dismissed readers' reports",
     "comment.undo": "Undid a change to a comment",
     "comment.delete": "Deleted a comment permanently",
     "comment.edit": "Edited a comment",

@@ -29,7 +29,7 @@ KIND_FILTERS = (*KINDS, "linkback")  # "linkback": trackbacks, pingbacks and web
 
 # action -> the status it moves a comment to ("restore" is worked out per comment).
 STATUS_ACTIONS = {"approve": APPROVED, "unapprove": PENDING, "spam": SPAM, "trash": TRASH}
-ACTIONS = (*STATUS_ACTIONS, "restore", "delete")
+ACTIONS = (*STATUS_ACTIONS, "restore", "dismiss", "delete")
 DONE = {
     APPROVED: "Approved.",
     PENDING: "Unapproved: waiting for moderation.",
@@ -83,6 +83,8 @@ class Change:
             return f"Already {self.after if self.after != PENDING else 'pending'}; nothing to do."
         if self.action == "undo":
             return "Change undone."
+        if self.action == "dismiss":
+            return "Reports dismissed; the comment stays."
         return DONE[self.after]
 
     @property
@@ -275,12 +277,23 @@ def _move(comment: Comment, action: str, user: User | None, reason: str = "") ->
         if before not in (SPAM, TRASH):
             raise ModerationError("Only comments in the spam or the trash can be restored.")
         after = _restore_target(comment)
+    elif action == "dismiss":
+        if not comment.report_count:
+            raise ModerationError("This comment has no reports to dismiss.")
+        after = before
     elif action in STATUS_ACTIONS:
         after = STATUS_ACTIONS[action]
     else:
         raise ModerationError("Unknown action.", status=400)
-    if before == after:
+    # Approving (or dismissing) is the moderator's answer to readers' reports: they
+    # are cleared, or the next single report would take the comment down again.
+    clears_reports = action in ("approve", "dismiss") and comment.report_count > 0
+    if before == after and not clears_reports:
         return Change(comment.id, comment.article_id, action, before, after, comment)
+    detail = {"from": before, "to": after, **_article_detail(comment)}
+    if clears_reports:
+        detail["reports"] = comment.report_count
+        comment.report_count = 0
     comment.status = after
     comment.updated_at = utcnow()
     entry = audit.record(
@@ -288,7 +301,7 @@ def _move(comment: Comment, action: str, user: User | None, reason: str = "") ->
         "comment",
         comment.id,
         user=user,
-        detail={"from": before, "to": after, **_article_detail(comment)},
+        detail=detail,
         reason=reason or DEFAULT_REASONS.get(action, ""),
     )
     return Change(comment.id, comment.article_id, action, before, after, comment, entry)
@@ -392,6 +405,8 @@ def undo(entry_ids: list[int], user: User | None) -> list[Change]:
                 raise ModerationError("This comment has been changed since, so that can no longer be undone.")
             continue
         comment.status = d["from"]
+        if isinstance(d.get("reports"), int):
+            comment.report_count = d["reports"]
         comment.updated_at = now
         new_entry = audit.record(
             "comment.undo",

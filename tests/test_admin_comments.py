@@ -496,3 +496,34 @@ def test_keyset_pages_cover_the_queue_without_overlap(app, admin_client, factory
     newer = re.search(r'href="([^"]+)" rel="prev">← Newer', last).group(1).replace("&amp;", "&")
     back = re.findall(r'id="qrow-(\d+)" aria', admin_client.get(newer).get_data(as_text=True))
     assert back == seen[:20]
+
+
+def test_dismissing_reports_clears_the_reported_tab_and_can_be_undone(app, admin_client, factory):
+    a = factory.article()
+    c = factory.comment(a, body="Blunt but fair", status="approved")
+    with app.app_context():
+        db.session.add(Report(comment_id=c.id, reporter="r1", reason="off-topic", ip="1.1.1.1"))
+        db.session.get(Comment, c.id).report_count = 1
+        db.session.commit()
+    page = admin_client.get("/admin/comments?status=reported").get_data(as_text=True)
+    assert "Keep, dismiss reports" in page
+    r = admin_client.post(f"/admin/comments/{c.id}/moderate", data={"action": "dismiss"}, headers=HX)
+    html = r.get_data(as_text=True)
+    assert "Reports dismissed; the comment stays." in html and _oob_count(html, "reported") == 0
+    assert _status(app, c.id) == "approved"
+    admin_client.post("/admin/comments/undo", data={"entry": _undo_entry(html)}, headers=HX)
+    with app.app_context():
+        assert db.session.get(Comment, c.id).report_count == 1
+    again = admin_client.post(f"/admin/comments/{c.id}/moderate", data={"action": "dismiss"}, headers=HX)
+    assert again.status_code == 200
+    none_left = admin_client.post(f"/admin/comments/{c.id}/moderate", data={"action": "dismiss"}, headers=HX)
+    assert none_left.status_code == 409 and "no reports to dismiss" in none_left.get_data(as_text=True)
+
+
+def test_approving_a_held_reported_comment_clears_its_reports(app, admin_client, factory):
+    a = factory.article()
+    c = factory.comment(a, status="pending", report_count=3)
+    admin_client.post(f"/admin/comments/{c.id}/moderate", data={"action": "approve"}, headers=HX)
+    with app.app_context():
+        saved = db.session.get(Comment, c.id)
+        assert saved.status == "approved" and saved.report_count == 0
