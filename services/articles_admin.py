@@ -165,6 +165,10 @@ def _check_urls(text: str) -> tuple[str, str | None]:
     return "\n".join(dict.fromkeys(lines)), None
 
 
+def _to_minute(when: datetime) -> datetime:
+    return when.replace(second=0, microsecond=0)
+
+
 def _validate(article: Article | None, data: ArticleInput, now: datetime) -> tuple[dict[str, str], dict]:
     errors: dict[str, str] = {}
     clean: dict = {}
@@ -194,10 +198,20 @@ def _validate(article: Article | None, data: ArticleInput, now: datetime) -> tup
     clean["body_md"] = body
 
     when = data.publish_at
+    unchanged = (
+        article is not None
+        and article.published_at is not None
+        and when is not None
+        and _to_minute(article.published_at) == _to_minute(when)
+    )
+    if unchanged:
+        # The form shows minutes only; an untouched time keeps its exact stored value.
+        when = article.published_at
     if data.status == SCHEDULED:
         if when is None:
             errors["publish_at"] = "Choose when the article should appear."
-        elif when <= now:
+        elif when <= now and not (unchanged and article.status == SCHEDULED):
+            # (A scheduled article whose time has come may still be edited as it is.)
             errors["publish_at"] = "That time has passed. Choose a time in the future, or publish now."
     elif data.status == PUBLISHED:
         if when is not None and when > now + FUTURE_SLACK:

@@ -418,3 +418,27 @@ def test_tags_screen(app, admin_client):
 @pytest.mark.parametrize("url", ["/admin/articles/new", "/admin/categories"])
 def test_anonymous_cannot_write(client, url):
     assert client.post(url, data={"title": "x", "name": "x"}).status_code == 302
+
+
+def test_a_scheduled_article_whose_time_came_can_still_be_edited(app, admin_client, factory):
+    went_live = utcnow() - timedelta(hours=3)
+    a = factory.article("Went live", status="scheduled", published_at=went_live)
+    html = admin_client.get(f"/admin/articles/{a.id}/edit").get_data(as_text=True)
+    assert '<input checked id="status-1" name="status" type="radio" value="published">' in html
+    kept = went_live.strftime("%Y-%m-%dT%H:%M")
+    r = admin_client.post(
+        f"/admin/articles/{a.id}/edit",
+        data=form(title="Went live, fixed", slug=a.slug, status="scheduled", publish_at=kept),
+    )
+    assert r.status_code == 303
+    saved = _articles(app)[0]
+    assert saved.title == "Went live, fixed" and saved.published_at == went_live
+
+
+def test_an_untouched_publish_time_keeps_its_seconds(app, admin_client, factory):
+    a = factory.article("Exact", published_at=utcnow().replace(second=42, microsecond=123) - timedelta(days=1))
+    shown = a.published_at.strftime("%Y-%m-%dT%H:%M")
+    admin_client.post(
+        f"/admin/articles/{a.id}/edit", data=form(title="Exact", slug=a.slug, status="published", publish_at=shown)
+    )
+    assert _articles(app)[0].published_at == a.published_at

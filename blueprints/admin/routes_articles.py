@@ -35,7 +35,9 @@ def _form_for(article: Article | None) -> ArticleForm:
         form.excerpt.data = article.excerpt
         form.body_md.data = article.body_md
         form.byline.data = article.byline
-        form.status.data = article.status
+        # A scheduled article whose time has come is live: show it as published.
+        live = article.status == ArticleStatus.SCHEDULED.value and article.is_visible
+        form.status.data = ArticleStatus.PUBLISHED.value if live else article.status
         form.publish_at.data = article.published_at
         form.comments_open.data = article.comments_open
         form.pings_open.data = article.pings_open
