@@ -156,3 +156,61 @@ def test_sign_in_errors_show_and_the_dashboard_is_keyboard_usable(live_server, p
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     _no_csp_errors(page)
+
+
+ADMIN_PAGES = [
+    "/admin/",
+    "/admin/articles",
+    "/admin/articles/new",
+    "/admin/comments",
+    "/admin/comments?status=reported",
+    "/admin/categories",
+    "/admin/tags",
+    "/admin/settings",
+    "/admin/users",
+    "/admin/audit",
+]
+
+
+def test_dashboard_pages_pass_axe(live_server, page, site):
+    from tests.browser.axe_check import violations
+
+    base = live_server.url
+    page.goto(base + "/admin/login")
+    assert violations(page) == [], "/admin/login"
+    _sign_in(page, base)
+    for path in ADMIN_PAGES:
+        page.goto(base + path)
+        assert violations(page) == [], path
+    # After htmx swaps: a row with its notice and Undo, the inline editor, the reply form.
+    page.goto(base + "/admin/comments")
+    bots = site["bots"]
+    page.locator(f"#qrow-{bots[0].id}").get_by_role("button", name="Spam").click()
+    expect(page.locator(f"#qrow-{bots[0].id} .qrow__notice")).to_be_visible()
+    page.locator(f"#qrow-{bots[1].id}").get_by_role("link", name="Edit").click()
+    expect(page.locator(f"#qrow-{bots[1].id}.qrow--editing")).to_be_visible()
+    page.locator(f"#qrow-{bots[2].id}").get_by_role("link", name="Approve and reply").click()
+    expect(page.locator(f"#qrow-{bots[2].id}-slot textarea")).to_be_focused()
+    assert violations(page) == [], "comments after swaps"
+
+
+def test_public_moderation_log_passes_axe(live_server, live_app, page, site):
+    from extensions import db
+    from services import settings as site_settings
+    from tests.browser.axe_check import violations
+
+    base = live_server.url
+    _sign_in(page, base)
+    page.goto(base + "/admin/comments")
+    page.locator(f"#qrow-{site['bots'][0].id}").get_by_role("button", name="Spam").click()
+    expect(page.locator(f"#qrow-{site['bots'][0].id} .qrow__notice")).to_be_visible()
+    with live_app.app_context():
+        s = site_settings.load()
+        s.public_moderation_log = True
+        site_settings.save(s)
+        db.session.commit()
+    page.goto(base + "/moderation")
+    expect(page.locator("h1")).to_have_text("Moderation log")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    assert violations(page) == []
+    _no_csp_errors(page)
