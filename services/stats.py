@@ -124,10 +124,11 @@ def _nice_ceiling(value: int) -> int:
 
 def build_chart(series: list[tuple[date, int]], width: int = 720, height: int = 240) -> Chart:
     chart = Chart(width=width, height=height, top=12, left=36, bottom=28)
+    right = 20  # room for the last day's label, centred under its bar
     peak = max((n for _, n in series), default=0)
     ceiling = _nice_ceiling(peak)
     plot_h = height - chart.top - chart.bottom
-    slot = (width - chart.left) / max(len(series), 1)
+    slot = (width - chart.left - right) / max(len(series), 1)
     bar_w = max(slot * 0.7, 1)
     for i, (day, n) in enumerate(series):
         h = plot_h * n / ceiling if ceiling else 0
