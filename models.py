@@ -163,6 +163,9 @@ class Article(db.Model):
     # so listings never count comment rows.
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
     linkback_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped whenever anything the article page shows of its discussion changes
+    # (services.discussion.refresh_counts); part of the rendered-page cache key.
+    cache_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Explicit TrackBack URLs an editor asked to ping, one per line.
     ping_urls: Mapped[str] = mapped_column(Text, default="")
 
@@ -214,6 +217,12 @@ class Comment(db.Model):
         Index("ix_comments_status_created", "status", "created_at", "id"),
         Index("ix_comments_ip_created", "ip", "created_at"),
         Index("ix_comments_article_source", "article_id", "source_url"),
+        # Article pages: approved comments/linkbacks of one article in order (feeds, linkbacks).
+        Index("ix_comments_article_status_created", "article_id", "status", "created_at", "id"),
+        # An article's top-level threads, in order (covering for the thread count and page of roots).
+        Index("ix_comments_article_roots", "article_id", "parent_id", "kind", "created_at", "id", "status"),
+        # Duplicate detection: same author on the same article.
+        Index("ix_comments_article_author", "article_id", "author_name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -134,7 +134,11 @@ def reply_allowed(comment: Comment) -> bool:
 
 
 def refresh_counts(article_id: int) -> None:
-    """Recount an article's approved comments and linkbacks (the caller commits)."""
+    """Recount an article's approved comments and linkbacks and mark its discussion
+    as changed (``cache_version``), without touching ``updated_at``. The caller commits.
+
+    Call it after anything that changes what the article page shows of its discussion.
+    """
     approved = and_(Comment.article_id == article_id, Comment.status == CommentStatus.APPROVED.value)
     comments = (
         select(func.count()).select_from(Comment).where(approved, Comment.kind == CommentKind.COMMENT.value)
@@ -143,7 +147,14 @@ def refresh_counts(article_id: int) -> None:
         select(func.count()).select_from(Comment).where(approved, Comment.kind.in_(LINKBACK_KINDS))
     ).scalar_subquery()
     db.session.execute(
-        update(Article).where(Article.id == article_id).values(comment_count=comments, linkback_count=links)
+        update(Article)
+        .where(Article.id == article_id)
+        .values(
+            comment_count=comments,
+            linkback_count=links,
+            cache_version=Article.cache_version + 1,
+            updated_at=Article.updated_at,  # a comment is not an edit of the article
+        )
     )
 
 
@@ -295,6 +306,7 @@ def edit_comment(comment: Comment, body: str) -> None:
         raise CommentError("Comments are limited to 10,000 characters.", field="body")
     comment.body_source = body
     comment.body_html = clean_comment(body)
+    refresh_counts(comment.article_id)
     db.session.commit()
 
 
@@ -342,11 +354,13 @@ def count_newer(article: Article, after_id: int) -> int:
 
 
 def newest_id(article: Article) -> int:
+    """The id of the article's newest approved comment (0 when none), for the new-comments poll."""
     return (
         db.session.scalar(
-            select(func.max(Comment.id)).where(
-                Comment.article_id == article.id, Comment.status == CommentStatus.APPROVED.value
-            )
+            select(Comment.id)
+            .where(Comment.article_id == article.id, Comment.status == CommentStatus.APPROVED.value)
+            .order_by(Comment.created_at.desc(), Comment.id.desc())
+            .limit(1)
         )
         or 0
     )

@@ -3,13 +3,15 @@
 With Python's default deferred transactions, a request that reads and then writes
 can fail at once with "database is locked" when another worker committed in
 between (busy_timeout cannot help a stale snapshot). Requests that change data
-therefore open their transaction with BEGIN IMMEDIATE: writers queue up on the
-lock (waiting up to busy_timeout) instead of failing.
+therefore open their first transaction with BEGIN IMMEDIATE: writers queue up on
+the lock (waiting up to busy_timeout) instead of failing. Later transactions of
+the same request (reading back after the commit, rendering) are plain BEGIN, so
+the write lock is held only while the change is being made.
 """
 
 from __future__ import annotations
 
-from flask import current_app, has_app_context, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -42,7 +44,8 @@ def _on_connect(dbapi_connection, connection_record) -> None:
 def _on_begin(conn) -> None:
     if conn.dialect.name != "sqlite":
         return
-    if has_request_context() and request.method in _WRITE_METHODS:
+    if has_request_context() and request.method in _WRITE_METHODS and not g.get("_sqlite_wrote"):
+        g._sqlite_wrote = True
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")
