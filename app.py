@@ -23,6 +23,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("GAZETTE_CONFIG")
     if test_config:
         app.config.update(test_config)
+    if (app.config.get("SITE_URL") or "").startswith("https://"):
+        # A site served over HTTPS never sends its session or remember-me cookies in clear.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
@@ -53,7 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     import models  # noqa: F401  (register the tables with the metadata)
     from blueprints import register_blueprints
     from cli import register_cli
-    from services import errors, http_cache, security, templating
+    from services import errors, http_cache, page_cache, security, templating
 
     @login_manager.user_loader
     def _load_user(user_id: str):
@@ -63,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     http_cache.init_app(app)
+    page_cache.init_app(app)
     register_blueprints(app)
     register_cli(app)
     return app

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import and_, func, select, update
 
@@ -47,8 +47,15 @@ def _serializer(salt: str) -> URLSafeSerializer:
 
 
 def issue_stamp(now: float | None = None) -> str:
-    """A signed 'this form was shown at' value for the hidden ``issued`` field."""
-    return _serializer("comment-form").dumps(int(now if now is not None else time.time()))
+    """A signed 'this form was shown at' value for the hidden ``issued`` field.
+
+    One per request (every form on a page carries the same), so a cached page
+    can swap it for a fresh one (services.page_cache)."""
+    if now is not None:
+        return _serializer("comment-form").dumps(int(now))
+    if "gz_form_stamp" not in g:
+        g.gz_form_stamp = _serializer("comment-form").dumps(int(time.time()))
+    return g.gz_form_stamp
 
 
 def check_stamp(value: str | None, now: float | None = None) -> None:

@@ -52,3 +52,8 @@ def test_fragments_carry_the_same_security_headers(app, htmx, factory):
     r = htmx.post(f"/article/{a.slug}/comments", data=form(app))
     assert "script-src 'self'" in r.headers["Content-Security-Policy"]
     assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_https_site_url_makes_every_auth_cookie_secure(make_app):
+    app = make_app(SITE_URL="https://news.example.org")
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]

@@ -7,7 +7,7 @@ from blueprints.news import bp
 from extensions import db
 from models import Category, Tag
 from services import articles as article_queries
-from services import discussion
+from services import discussion, page_cache
 from services import settings as site_settings
 from services.pagination import page_arg
 
@@ -29,13 +29,24 @@ def readyz():
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
 
 
+def _listing_key(slug: str | None = None) -> tuple:
+    return (page_cache.site_version(),)
+
+
+def _article_key(slug: str) -> tuple:
+    art = article_queries.get_visible(slug)
+    return (art.id, art.cache_version, str(art.updated_at), page_cache.site_version(), page_cache.settings_version())
+
+
 @bp.get("/")
+@page_cache.cached_page(_listing_key)
 def front():
     page = article_queries.front_page(page_arg(), _per_page())
     return render_template("news/front.html", page=page)
 
 
 @bp.get("/category/<slug>")
+@page_cache.cached_page(_listing_key)
 def category(slug: str):
     cat = db.first_or_404(select(Category).where(Category.slug == slug))
     page = article_queries.in_category(cat, page_arg(), _per_page())
@@ -45,6 +56,7 @@ def category(slug: str):
 
 
 @bp.get("/tag/<slug>")
+@page_cache.cached_page(_listing_key)
 def tag(slug: str):
     t = db.first_or_404(select(Tag).where(Tag.slug == slug))
     page = article_queries.with_tag(t, page_arg(), _per_page())
@@ -76,6 +88,7 @@ def article_context(article, form=None, cpage: int = 1, full: bool = True, **ext
 
 
 @bp.get("/article/<slug>")
+@page_cache.cached_page(_article_key)
 def article(slug: str):
     art = article_queries.get_visible(slug)
     return render_template("news/article.html", **article_context(art, cpage=page_arg("cpage")))
