@@ -25,7 +25,7 @@ db: venv
 ## Serve the site on http://$(HOST):$(PORT) with gunicorn (SQLite under instance/ by default).
 run: db
 	@echo "Gazette on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	$(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'app:create_app()'
+	$(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --no-control-socket --access-logfile - 'app:create_app()'
 
 lint: venv
 	$(VENV)/bin/ruff check .
