@@ -176,9 +176,11 @@ class Article(db.Model):
     tags: Mapped[list[Tag]] = relationship(secondary=article_tags, order_by="Tag.name", lazy="selectin")
 
     @classmethod
-    def visible(cls, now: datetime | None = None):
-        """SQL predicate: what readers may see. A scheduled article appears when its time comes."""
-        now = now or utcnow()
+    def visible(cls, now=None):
+        """SQL predicate: what readers may see. A scheduled article appears when its time comes.
+        ``now`` may be a bind parameter, for statements built once."""
+        if now is None:
+            now = utcnow()
         return and_(
             or_(cls.status == ArticleStatus.PUBLISHED.value, cls.status == ArticleStatus.SCHEDULED.value),
             cls.published_at <= now,

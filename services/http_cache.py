@@ -30,7 +30,7 @@ import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from flask import Flask, Response, current_app, request, session
+from flask import Flask, Response, current_app, g, request, session
 
 from services.templating import asset
 
@@ -59,6 +59,21 @@ def page_etag(body: bytes, *extra: str) -> str:
     """The ETag value of an HTML page: its body without per-render tokens, plus ``extra`` context."""
     digest = hashlib.sha256(_VOLATILE.sub(rb"\1\2", body))
     for part in extra:
+        digest.update(b"\0" + part.encode())
+    return digest.hexdigest()[:32]
+
+
+def _visitor_context() -> list[str]:
+    """What a page's per-visitor tokens stand for (see the module docstring)."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    bucket = str(int(time.time()) // ETAG_BUCKET_SECONDS)
+    return [str(session.get(field, "")), bucket] + [request.headers.get(h, "") for h in FRAGMENT_HEADERS]
+
+
+def page_etag_for(content_key: str) -> str:
+    """The ETag of a page whose content is named by ``content_key`` (a page-cache key)."""
+    digest = hashlib.sha256(content_key.encode())
+    for part in _visitor_context():
         digest.update(b"\0" + part.encode())
     return digest.hexdigest()[:32]
 
@@ -103,10 +118,11 @@ def conditional(response: Response) -> Response:
         response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
         response.headers["Cache-Control"] = f"public, max-age={FEED_MAX_AGE}"
     else:
-        field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-        bucket = str(int(time.time()) // ETAG_BUCKET_SECONDS)
-        context = [str(session.get(field, "")), bucket] + [request.headers.get(h, "") for h in FRAGMENT_HEADERS]
-        response.set_etag(page_etag(response.get_data(), *context), weak=True)
+        cached_as = g.get("page_cache_key")  # a page the page cache names (services.page_cache)
+        if cached_as:
+            response.set_etag(page_etag_for(cached_as), weak=True)
+        else:
+            response.set_etag(page_etag(response.get_data(), *_visitor_context()), weak=True)
         response.headers["Cache-Control"] = "private, no-cache"
         response.vary.update(("Cookie",) + FRAGMENT_HEADERS)
     return response.make_conditional(request)

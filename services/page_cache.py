@@ -17,21 +17,20 @@ remembered name) or are signed in get a freshly rendered page.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict
-from functools import wraps
+from functools import lru_cache, wraps
 
-from flask import Flask, current_app, g, make_response, request, session
+from flask import Flask, abort, current_app, g, make_response, request, session
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from extensions import db
-from models import Article
+from models import Article, Setting, utcnow
 from services import settings as site_settings
 
 log = logging.getLogger(__name__)
@@ -45,38 +44,51 @@ MEMORY_BUDGET = 48 * 1024 * 1024
 REDIS_TTL = 5 * BUCKET_SECONDS
 # Cookies that make a page personal (services.discussion).
 PERSONAL_COOKIES = ("gz_own", "gz_commenter")
+_MARKS = re.compile(f"({CSRF_MARK}|{STAMP_MARK})")
+
+
+Pieces = list  # bytes of the page, with the marker strings where per-visitor values go
+
+
+def compile_template(template: str) -> Pieces:
+    """Split a stored page at its markers, once, so serving it is one join of bytes."""
+    return [part if part in (CSRF_MARK, STAMP_MARK) else part.encode() for part in _MARKS.split(template)]
 
 
 class MemoryStore:
-    """A size-bounded LRU dict, one per process."""
+    """A size-bounded LRU dict of compiled pages, one per process."""
 
     def __init__(self, budget: int = MEMORY_BUDGET):
         self.budget = budget
         self.used = 0
-        self.items: OrderedDict[str, str] = OrderedDict()
+        self.items: OrderedDict[str, Pieces] = OrderedDict()
+        self.sizes: dict[str, int] = {}
         self.lock = threading.Lock()
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> Pieces | None:
         with self.lock:
             value = self.items.get(key)
             if value is not None:
                 self.items.move_to_end(key)
             return value
 
-    def set(self, key: str, value: str) -> None:
+    def set(self, key: str, template: str) -> None:
+        pieces = compile_template(template)
+        size = sum(len(p) for p in pieces)
         with self.lock:
-            old = self.items.pop(key, None)
-            if old is not None:
-                self.used -= len(old)
-            self.items[key] = value
-            self.used += len(value)
+            if self.items.pop(key, None) is not None:
+                self.used -= self.sizes.pop(key)
+            self.items[key] = pieces
+            self.sizes[key] = size
+            self.used += size
             while self.used > self.budget and self.items:
-                _, dropped = self.items.popitem(last=False)
-                self.used -= len(dropped)
+                dropped, _ = self.items.popitem(last=False)
+                self.used -= self.sizes.pop(dropped)
 
     def clear(self) -> None:
         with self.lock:
             self.items.clear()
+            self.sizes.clear()
             self.used = 0
 
 
@@ -88,12 +100,12 @@ class RedisStore:
 
         self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> Pieces | None:
         value = self.client.get("gazette:page:" + key)
-        return value.decode() if value is not None else None
+        return compile_template(value.decode()) if value is not None else None
 
-    def set(self, key: str, value: str) -> None:
-        self.client.set("gazette:page:" + key, value.encode(), ex=REDIS_TTL)
+    def set(self, key: str, template: str) -> None:
+        self.client.set("gazette:page:" + key, template.encode(), ex=REDIS_TTL)
 
     def clear(self) -> None:
         for key in self.client.scan_iter("gazette:page:*"):
@@ -114,19 +126,38 @@ def store():
 # ---------------------------------------------------------------- key parts
 
 
+@lru_cache(maxsize=1)
+def _statements():
+    """The key queries, built once: they run on every cached page view, where building
+    and compiling SQL would cost more than running it."""
+    now = bindparam("now")
+    site = [
+        select(func.count(Article.id)).where(Article.visible(now)).scalar_subquery(),
+        select(func.max(Article.updated_at)).where(Article.visible(now)).scalar_subquery(),
+        select(func.sum(Article.cache_version)).where(Article.visible(now)).scalar_subquery(),
+        select(Setting.value).where(Setting.key == site_settings.VERSION_KEY).scalar_subquery(),
+    ]
+    site_stmt = select(*site)
+    article_stmt = select(Article.id, Article.cache_version, Article.updated_at, *site).where(
+        Article.slug == bindparam("slug"), Article.visible(now)
+    )
+    return site_stmt, article_stmt
+
+
 def site_version() -> tuple:
-    """Changes whenever the list of published articles or anything a listing shows of them does."""
-    row = db.session.execute(
-        select(func.count(Article.id), func.max(Article.updated_at), func.sum(Article.cache_version)).where(
-            Article.visible()
-        )
-    ).one()
-    return (row[0], str(row[1]), row[2])
+    """Changes whenever the list of published articles, anything a listing shows of
+    them, or a setting changes (one query)."""
+    row = db.session.execute(_statements()[0], {"now": utcnow()}).one()
+    return tuple(str(v) for v in row)
 
 
-def settings_version() -> str:
-    values = json.dumps(asdict(site_settings.load()), sort_keys=True)
-    return hashlib.sha1(values.encode(), usedforsecurity=False).hexdigest()[:12]
+def article_version(slug: str) -> tuple:
+    """The state of a published article and of the site around it, in one query
+    (404 when there is no such published article)."""
+    row = db.session.execute(_statements()[1], {"now": utcnow(), "slug": slug}).first()
+    if row is None:
+        abort(404)
+    return tuple(str(v) for v in row)
 
 
 def _personal() -> bool:
@@ -152,12 +183,12 @@ def cached_page(key_parts: Callable[..., tuple]):
             parts = (request.endpoint, request.full_path, int(time.time() // BUCKET_SECONDS), key_parts(**kwargs))
             key = hashlib.sha256(repr(parts).encode()).hexdigest()
             try:
-                body = store().get(key)
+                pieces = store().get(key)
             except Exception:  # a cache outage must not take pages down
                 log.warning("page cache unavailable", exc_info=True)
                 return view(**kwargs)
-            if body is not None:
-                return _serve(body)
+            if pieces is not None:
+                return _serve(pieces, key)
             response = make_response(view(**kwargs))
             if (
                 response.status_code == 200
@@ -168,6 +199,8 @@ def cached_page(key_parts: Callable[..., tuple]):
                     store().set(key, _template_of(response.get_data(as_text=True)))
                 except Exception:
                     log.warning("page cache unavailable", exc_info=True)
+                else:
+                    g.page_cache_key = key  # its hits will carry the same ETag (services.http_cache)
             return response
 
         return wrapper
@@ -186,13 +219,18 @@ def _template_of(body: str) -> str:
     return body
 
 
-def _serve(body: str):
+def _serve(pieces: Pieces, key: str):
     from services.discussion import issue_stamp
 
-    if CSRF_MARK in body:
-        body = body.replace(CSRF_MARK, generate_csrf())
-    if STAMP_MARK in body:
-        body = body.replace(STAMP_MARK, issue_stamp())
+    values: dict[str, bytes] = {}
+    if CSRF_MARK in pieces:
+        values[CSRF_MARK] = generate_csrf().encode()
+    if STAMP_MARK in pieces:
+        values[STAMP_MARK] = issue_stamp().encode()
+    body = b"".join(values[p] if isinstance(p, str) else p for p in pieces)
     response = make_response(body)
+    response.mimetype = "text/html"
     response.headers["X-Page-Cache"] = "hit"
+    # The key already names this exact content: no need to hash 100s of KB for the ETag.
+    g.page_cache_key = key
     return response

@@ -59,13 +59,22 @@ def load() -> DiscussionSettings:
     return settings
 
 
+# A counter bumped by every save(): cached pages include it in their key.
+VERSION_KEY = "_version"
+
+
 def save(settings: DiscussionSettings) -> None:
-    """Store every setting; the caller commits."""
+    """Store every setting and bump the settings version; the caller commits."""
     for key, value in asdict(settings).items():
         row = db.session.get(Setting, key)
         if row is None:
             db.session.add(Setting(key=key, value=json.dumps(value)))
         else:
             row.value = json.dumps(value)
+    version = db.session.get(Setting, VERSION_KEY)
+    if version is None:
+        db.session.add(Setting(key=VERSION_KEY, value="1"))
+    else:
+        version.value = str(int(version.value or "0") + 1)
     if has_app_context():
         g.pop("gazette_settings", None)

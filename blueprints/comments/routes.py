@@ -154,17 +154,17 @@ def post(slug: str):
     return response
 
 
-@bp.get("/article/<slug>/comments/<int:comment_id>/reply")
-def reply(slug: str, comment_id: int):
-    article = article_queries.get_visible(slug)
+@bp.get("/comments/<int:comment_id>/reply")
+def reply(comment_id: int):
     parent = db.session.get(Comment, comment_id)
     if (
         parent is None
-        or parent.article_id != article.id
+        or not parent.article.is_visible
         or parent.kind != CommentKind.COMMENT.value
         or parent.status != CommentStatus.APPROVED.value
     ):
         abort(404)
+    article = parent.article
     form = discussion.new_form(article, parent=parent)
     if discussion.comments_closed(article):
         if wants_fragment():

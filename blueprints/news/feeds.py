@@ -129,7 +129,8 @@ def robots():
     lines = [
         "User-agent: *",
         "Disallow: /admin/",
-        "Disallow: /article/*/comments/",
+        "Disallow: /comments/",
+        "Disallow: /article/*/comments",
         "",
         f"Sitemap: {site_url()}{url_for('news.sitemap')}",
         "",

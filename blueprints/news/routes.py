@@ -34,8 +34,7 @@ def _listing_key(slug: str | None = None) -> tuple:
 
 
 def _article_key(slug: str) -> tuple:
-    art = article_queries.get_visible(slug)
-    return (art.id, art.cache_version, str(art.updated_at), page_cache.site_version(), page_cache.settings_version())
+    return page_cache.article_version(slug)
 
 
 @bp.get("/")

@@ -28,7 +28,7 @@ def demo(live_app, live_server):
         "/article/{slug}",
         "/category/news",
         "/tag/council",
-        "/article/{slug}/comments/{comment}/reply",
+        "/comments/{comment}/reply",
         "/comments/{comment}/report",
         "/no-such-page",
     ],
