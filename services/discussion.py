@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, select, update
 
 from extensions import db
 from models import LINKBACK_KINDS, Article, Comment, CommentKind, CommentStatus, Report, utcnow
-from services import comment_tree, moderation
+from services import comment_tree, moderation, sqlite
 from services import settings as site_settings
 from services.sanitize import clean_comment, strip_control
 
@@ -240,37 +240,13 @@ def post_comment(article: Article, form, *, ip: str, user_agent: str, staff_user
     if not name:
         raise CommentError("Please enter your name.", field="name")
 
-    now = utcnow()
-    if staff_user is None and s.flood_seconds > 0 and ip:
-        recent = db.session.scalar(
-            select(func.count())
-            .select_from(Comment)
-            .where(Comment.ip == ip, Comment.created_at > now - timedelta(seconds=s.flood_seconds))
-        )
-        if recent:
-            raise CommentError(
-                f"You are posting too quickly. Please wait {s.flood_seconds} seconds between comments.", status=429
-            )
-    duplicate = db.session.scalar(
-        select(Comment.id)
-        .where(
-            Comment.article_id == article.id,
-            Comment.author_name == name,
-            Comment.body_source == body,
-            Comment.status != CommentStatus.TRASH.value,
-        )
-        .limit(1)
-    )
-    if duplicate:
-        raise CommentError("It looks like you've already said that.", status=409, field="body")
-
     verdict = moderation.judge(s, name=name, email=email, url=url, body=body, ip=ip, staff=staff_user is not None)
-
     # At the maximum depth a reply is attached beside its parent, not below it.
     if parent is not None and parent.depth >= s.max_depth - 1:
         parent = parent.parent if parent.parent_id else parent
+    article_id = article.id
     comment = Comment(
-        article_id=article.id,
+        article_id=article_id,
         parent_id=parent.id if parent else None,
         root_id=(parent.root_id or parent.id) if parent else None,
         depth=(parent.depth + 1) if parent else 0,
@@ -284,15 +260,58 @@ def post_comment(article: Article, form, *, ip: str, user_agent: str, staff_user
         body_html=clean_comment(body),
         ip=ip[:45],
         user_agent=(user_agent or "")[:255],
-        created_at=now,
-        updated_at=now,
     )
+    # Everything above only read. The write lock is taken now, for the few statements
+    # below; the flood and duplicate checks run under it, so two identical posts
+    # racing each other cannot both get in.
+    sqlite.write_next()
+    now = utcnow()
+    _refuse_flood_and_duplicates(article_id, name, body, ip, s.flood_seconds if staff_user is None else 0, now)
+    comment.created_at = comment.updated_at = now
     db.session.add(comment)
     db.session.flush()
     if comment.status == CommentStatus.APPROVED.value:
-        refresh_counts(article.id)
+        bump_comment_count(article_id)
     db.session.commit()
     return Posted(comment, verdict.reason)
+
+
+def _refuse_flood_and_duplicates(article_id: int, name: str, body: str, ip: str, flood_seconds: int, now) -> None:
+    if flood_seconds > 0 and ip:
+        recent = db.session.scalar(
+            select(func.count())
+            .select_from(Comment)
+            .where(Comment.ip == ip, Comment.created_at > now - timedelta(seconds=flood_seconds))
+        )
+        if recent:
+            raise CommentError(
+                f"You are posting too quickly. Please wait {flood_seconds} seconds between comments.", status=429
+            )
+    duplicate = db.session.scalar(
+        select(Comment.id)
+        .where(
+            Comment.article_id == article_id,
+            Comment.author_name == name,
+            Comment.body_source == body,
+            Comment.status != CommentStatus.TRASH.value,
+        )
+        .limit(1)
+    )
+    if duplicate:
+        raise CommentError("It looks like you've already said that.", status=409, field="body")
+
+
+def bump_comment_count(article_id: int) -> None:
+    """One more approved reader comment: cheaper than recounting a 10,000-comment article."""
+    db.session.execute(
+        update(Article)
+        .where(Article.id == article_id)
+        .values(
+            comment_count=Article.comment_count + 1,
+            cache_version=Article.cache_version + 1,
+            updated_at=Article.updated_at,
+        )
+    )
 
 
 def can_edit(comment: Comment) -> bool:

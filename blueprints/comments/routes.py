@@ -13,7 +13,7 @@ from blueprints.news.routes import article_context
 from extensions import db, limiter
 from models import Comment, CommentKind, CommentStatus
 from services import articles as article_queries
-from services import discussion
+from services import discussion, sqlite
 from services import settings as site_settings
 from services.errors import wants_fragment
 
@@ -81,6 +81,7 @@ def _parent_or_none(article, form):
 @bp.post("/article/<slug>/comments")
 @limiter.limit("20 per minute;200 per hour", methods=["POST"])
 def post(slug: str):
+    sqlite.read_first()  # validation reads; the write lock is taken only to insert
     article = article_queries.get_visible(slug)
     undecodable = _undecodable_form()  # before anything parses the form
     prefix = request.form.get("prefix") or ""
