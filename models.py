@@ -170,10 +170,9 @@ class Article(db.Model):
     ping_urls: Mapped[str] = mapped_column(Text, default="")
 
     author: Mapped[User | None] = relationship(back_populates="articles")
-    categories: Mapped[list[Category]] = relationship(
-        secondary=article_categories, order_by="Category.name", lazy="selectin"
-    )
-    tags: Mapped[list[Tag]] = relationship(secondary=article_tags, order_by="Tag.name", lazy="selectin")
+    # Loaded on demand; the pages that show them ask for them with selectinload().
+    categories: Mapped[list[Category]] = relationship(secondary=article_categories, order_by="Category.name")
+    tags: Mapped[list[Tag]] = relationship(secondary=article_tags, order_by="Tag.name")
 
     @classmethod
     def visible(cls, now=None):

@@ -15,7 +15,7 @@ def _listing(stmt, page: int, per_page: int) -> Page:
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     check_in_range(page, total, per_page)
     items = db.session.scalars(
-        stmt.options(selectinload(Article.author))
+        stmt.options(selectinload(Article.author), selectinload(Article.categories))
         .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
@@ -45,11 +45,13 @@ def with_tag(tag: Tag, page: int, per_page: int) -> Page:
     return _listing(stmt, page, per_page)
 
 
-def get_visible(slug: str) -> Article:
-    """The published article with this slug, or 404 (drafts and future posts included)."""
-    article = db.session.scalar(
-        select(Article).options(selectinload(Article.author)).where(Article.slug == slug, Article.visible())
-    )
+def get_visible(slug: str, full: bool = False) -> Article:
+    """The published article with this slug, or 404 (drafts and future posts included).
+    ``full`` also loads what the article page shows: author, categories, tags."""
+    stmt = select(Article).where(Article.slug == slug, Article.visible())
+    if full:
+        stmt = stmt.options(selectinload(Article.author), selectinload(Article.categories), selectinload(Article.tags))
+    article = db.session.scalar(stmt)
     if article is None:
         abort(404)
     return article
@@ -94,6 +96,7 @@ def recent(limit: int) -> list[Article]:
     return list(
         db.session.scalars(
             select(Article)
+            .options(selectinload(Article.author), selectinload(Article.categories))
             .where(Article.visible())
             .order_by(Article.published_at.desc(), Article.id.desc())
             .limit(limit)

@@ -20,11 +20,12 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    def __init__(self, database_url: str, workers: int = 4, **config):
+    def __init__(self, database_url: str, workers: int = 4, environ: dict | None = None, **config):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ)
         env.update(DATABASE_URL=database_url, SECRET_KEY="load-test-secret")
+        env.update(environ or {})
         for key, value in config.items():
             env[f"GAZETTE_CONFIG_{key}"] = value
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))

@@ -53,8 +53,8 @@ def test_htmx_post_answers_the_fragment_with_count_and_announcement(app, htmx, f
     assert 'hx-swap-oob="beforeend:#comment-list"' in html
     assert '<span id="comment-count" hx-swap-oob="true">2 Comments</span>' in html
     assert 'hx-swap-oob="innerHTML:#announcer">Comment posted.' in html
-    # The form comes back empty, ready for the next comment.
-    assert 'id="comment-form"' in html and "Fresh words</textarea>" not in html
+    # Nothing else is swapped: the form stays (site.js empties its comment box).
+    assert 'id="comment-form"' not in html
     assert "gz_own=" in r.headers.get("Set-Cookie", "")
 
 
@@ -163,6 +163,7 @@ def test_bad_fields_get_an_inline_message_and_write_nothing(app, client, htmx, f
     html = r.get_data(as_text=True)
     assert message in html and 'class="field__error"' in html
     assert "<html" not in html  # a fragment for the form, not a page
+    assert r.headers["HX-Retarget"] == "#comment-form" and r.headers["HX-Reswap"] == "outerHTML"
     r = _post(client, a, form(app, **fields))
     assert r.status_code == 422 and message in r.get_data(as_text=True) and "<html" in r.get_data(as_text=True)
     assert _count(app) == 0

@@ -25,11 +25,14 @@ def _client_ip() -> str:
 
 
 def _form_fragment(article, form, parent, status: int, **extra):
-    """The form again (with errors, or fresh), swapped in place of the one that posted."""
+    """The form again (with errors, or a fresh reply form)."""
     response = make_response(
         render_template("comments/_form.html", article=article, form=form, parent=parent, **extra), status
     )
     response.headers["Vary"] = "HX-Request"
+    if status >= 400:  # a comment form swaps nothing on success; its errors replace it
+        response.headers["HX-Retarget"] = f"#reply-form-{parent.id}" if parent is not None else "#comment-form"
+        response.headers["HX-Reswap"] = "outerHTML"
     return response
 
 
@@ -112,19 +115,15 @@ def post(slug: str):
         return _error_response(article, form, parent, err)
 
     comment = posted.comment
-    db.session.refresh(article)
     if wants_fragment():
-        fresh = discussion.new_form(article, parent=None)
-        if form.remember.data:
-            fresh.name.data, fresh.email.data, fresh.website.data = form.name.data, form.email.data, form.website.data
-            fresh.remember.data = True
+        # The form stays as it is (site.js clears the comment box); the response only
+        # adds the comment to its thread and updates the count and the live region.
         response = make_response(
             render_template(
                 "comments/_posted.html",
                 article=article,
                 comment=comment,
-                parent=parent if comment.parent_id else None,
-                form=fresh,
+                slot=parent,
                 max_depth=site_settings.load().max_depth,
                 newest_first=site_settings.load().thread_order == "newest",
             ),

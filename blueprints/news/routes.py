@@ -89,7 +89,7 @@ def article_context(article, form=None, cpage: int = 1, full: bool = True, **ext
 @bp.get("/article/<slug>")
 @page_cache.cached_page(_article_key)
 def article(slug: str):
-    art = article_queries.get_visible(slug)
+    art = article_queries.get_visible(slug, full=True)
     return render_template("news/article.html", **article_context(art, cpage=page_arg("cpage")))
 
 
@@ -101,16 +101,20 @@ def upload(filename: str):
     return response
 
 
-@bp.app_context_processor
-def _navigation() -> dict:
+def _nav_categories() -> list:
     """Section links for the masthead; an error page still renders when the database is down."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from models import utcnow
-
     try:
-        cats = article_queries.categories_in_use()
+        return article_queries.categories_in_use()
     except SQLAlchemyError:
         db.session.rollback()
-        cats = []
-    return {"nav_categories": cats, "today": utcnow()}
+        return []
+
+
+@bp.app_context_processor
+def _navigation() -> dict:
+    # Callables: only full pages (base.html) pay for them, fragments don't.
+    from models import utcnow
+
+    return {"nav_categories": _nav_categories, "today": utcnow}

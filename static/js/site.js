@@ -34,6 +34,18 @@
     if (box) box.focus();
   });
 
+  // A comment went in: empty the comment box for the next one and drop old error
+  // messages (the server answered with out-of-band updates only).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!event.detail.successful || !form.matches || !form.matches("form.comment-form:not(.comment-form--edit)")) return;
+    var box = form.querySelector("textarea");
+    if (box) box.value = "";
+    form.querySelectorAll(".field__error, .form-error").forEach(function (el) { el.remove(); });
+    form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    form.querySelectorAll(".field--error").forEach(function (el) { el.classList.remove("field--error"); });
+  });
+
   // A network failure must not look like nothing happened.
   document.addEventListener("htmx:sendError", function () {
     var live = document.getElementById("announcer");
