@@ -30,6 +30,19 @@ def _http_only(form, field) -> None:
         raise ValidationError("Enter a web address starting with http:// or https://.")
 
 
+def _body_field() -> TextAreaField:
+    """The comment text, the same when posting and when the author edits it."""
+    return TextAreaField(
+        "Comment",
+        validators=[
+            DataRequired("Please write a comment."),
+            Length(max=MAX_BODY, message=f"Comments are limited to {MAX_BODY:,} characters."),
+            _no_nul,
+        ],
+        render_kw={"rows": 6, "maxlength": MAX_BODY},
+    )
+
+
 class CommentForm(FlaskForm):
     name = StringField(
         "Name",
@@ -56,15 +69,7 @@ class CommentForm(FlaskForm):
         ],
         render_kw={"autocomplete": "url", "maxlength": 500, "placeholder": "https://"},
     )
-    body = TextAreaField(
-        "Comment",
-        validators=[
-            DataRequired("Please write a comment."),
-            Length(max=MAX_BODY, message=f"Comments are limited to {MAX_BODY:,} characters."),
-            _no_nul,
-        ],
-        render_kw={"rows": 6, "maxlength": MAX_BODY},
-    )
+    body = _body_field()
     remember = BooleanField("Save my name, email and website in this browser for the next time I comment.")
     parent_id = HiddenField()
     # Spam defences: a field people never see, and when the form was shown (signed).
@@ -82,12 +87,4 @@ class ReportForm(FlaskForm):
 
 
 class EditForm(FlaskForm):
-    body = TextAreaField(
-        "Comment",
-        validators=[
-            DataRequired("Please write a comment."),
-            Length(max=MAX_BODY, message=f"Comments are limited to {MAX_BODY:,} characters."),
-            _no_nul,
-        ],
-        render_kw={"rows": 6, "maxlength": MAX_BODY},
-    )
+    body = _body_field()
