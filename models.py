@@ -140,6 +140,9 @@ class Article(db.Model):
         CheckConstraint(f"status IN ({_values(ArticleStatus)})", name="status"),
         CheckConstraint("status = 'draft' OR published_at IS NOT NULL", name="published_has_date"),
         Index("ix_articles_status_published_at", "status", "published_at"),
+        # "When did any article, or any discussion, last change?" (services.page_cache).
+        Index("ix_articles_updated_at", "updated_at"),
+        Index("ix_articles_discussion_at", "discussion_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -164,8 +167,10 @@ class Article(db.Model):
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
     linkback_count: Mapped[int] = mapped_column(Integer, default=0)
     # Bumped whenever anything the article page shows of its discussion changes
-    # (services.discussion.refresh_counts); part of the rendered-page cache key.
+    # (services.discussion.refresh_counts), with the time in discussion_at; both are
+    # part of the page cache's keys.
     cache_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    discussion_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Explicit TrackBack URLs an editor asked to ping, one per line.
     ping_urls: Mapped[str] = mapped_column(Text, default="")
 

@@ -528,6 +528,7 @@ def edit(comment: Comment, user: User | None, *, name: str, email: str, url: str
     audit.record(
         "comment.edit", "comment", comment.id, user=user, detail={"fields": changed, **_article_detail(comment)}
     )
+    discussion.refresh_counts(comment.article_id)  # the article page shows the new text at once
     db.session.commit()
 
 

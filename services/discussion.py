@@ -141,8 +141,9 @@ def reply_allowed(comment: Comment) -> bool:
 
 
 def refresh_counts(article_id: int) -> None:
-    """Recount an article's approved comments and linkbacks and mark its discussion
-    as changed (``cache_version``), without touching ``updated_at``. The caller commits.
+    """Recount an article's approved comments and linkbacks and mark its discussion as
+    changed (``cache_version``, ``discussion_at``; ``updated_at`` stays the time of the
+    last edit), so cached pages showing it are rendered afresh. The caller commits.
 
     Call it after anything that changes what the article page shows of its discussion.
     """
@@ -160,6 +161,7 @@ def refresh_counts(article_id: int) -> None:
             comment_count=comments,
             linkback_count=links,
             cache_version=Article.cache_version + 1,
+            discussion_at=utcnow(),
             updated_at=Article.updated_at,  # a comment is not an edit of the article
         )
     )
@@ -309,6 +311,7 @@ def bump_comment_count(article_id: int) -> None:
         .values(
             comment_count=Article.comment_count + 1,
             cache_version=Article.cache_version + 1,
+            discussion_at=utcnow(),
             updated_at=Article.updated_at,
         )
     )

@@ -131,29 +131,33 @@ def _statements():
     """The key queries, built once: they run on every cached page view, where building
     and compiling SQL would cost more than running it."""
     now = bindparam("now")
-    site = [
-        select(func.count(Article.id)).where(Article.visible(now)).scalar_subquery(),
-        select(func.max(Article.updated_at)).where(Article.visible(now)).scalar_subquery(),
-        select(func.sum(Article.cache_version)).where(Article.visible(now)).scalar_subquery(),
+    # Each answered from an index, however big the site: how many articles are
+    # published (scheduled ones appear by time alone), the last edit of any article,
+    # and the settings version.
+    edition = [
+        select(func.count()).select_from(Article).where(Article.visible(now)).scalar_subquery(),
+        select(func.max(Article.updated_at)).scalar_subquery(),
         select(Setting.value).where(Setting.key == site_settings.VERSION_KEY).scalar_subquery(),
     ]
-    site_stmt = select(*site)
-    article_stmt = select(Article.id, Article.cache_version, Article.updated_at, *site).where(
+    # Listings also show every article's comment count: the last change to any discussion.
+    listing_stmt = select(*edition, select(func.max(Article.discussion_at)).scalar_subquery())
+    # An article page shows its own discussion, and of other articles only titles and dates.
+    article_stmt = select(Article.id, Article.cache_version, Article.updated_at, *edition).where(
         Article.slug == bindparam("slug"), Article.visible(now)
     )
-    return site_stmt, article_stmt
+    return listing_stmt, article_stmt
 
 
 def site_version() -> tuple:
-    """Changes whenever the list of published articles, anything a listing shows of
-    them, or a setting changes (one query)."""
+    """Changes whenever the published set, an article, any discussion (listings show
+    comment counts) or a setting changes (one query)."""
     row = db.session.execute(_statements()[0], {"now": utcnow()}).one()
     return tuple(str(v) for v in row)
 
 
 def article_version(slug: str) -> tuple:
-    """The state of a published article and of the site around it, in one query
-    (404 when there is no such published article)."""
+    """The state of a published article, of its discussion and of what the page shows
+    of the rest of the site, in one query (404 when there is no such published article)."""
     row = db.session.execute(_statements()[1], {"now": utcnow(), "slug": slug}).first()
     if row is None:
         abort(404)

@@ -78,3 +78,28 @@ def test_personal_pages_are_never_cached(app, factory):
     assert "My pending words" in html
     other = app.test_client().get(f"/article/{a.slug}").get_data(as_text=True)
     assert "My pending words" not in other
+
+
+def test_a_moderators_edit_shows_at_once(app, factory):
+    from models import Comment
+    from services import comment_admin
+
+    a = factory.article()
+    c = factory.comment(a, "Original words")
+    assert "Original words" in app.test_client().get(f"/article/{a.slug}").get_data(as_text=True)
+    with app.app_context():
+        comment_admin.edit(db.session.get(Comment, c.id), None, name="Reader", email="", url="", body="Edited words")
+    html = app.test_client().get(f"/article/{a.slug}").get_data(as_text=True)
+    assert "Edited words" in html and "Original words" not in html
+
+
+def test_listing_counts_follow_discussions_but_article_pages_do_not_depend_on_others(app, factory):
+    a = factory.article("One story", days_ago=2)
+    b = factory.article("Another story", days_ago=1)
+    client = app.test_client()
+    client.get("/")
+    client.get(f"/article/{a.slug}")
+    factory.comment(b, "On the other story")
+    assert "1 comment" in app.test_client().get("/").get_data(as_text=True)
+    # A comment on another article leaves this article's cached page valid.
+    assert app.test_client().get(f"/article/{a.slug}").headers.get("X-Page-Cache") == "hit"

@@ -20,7 +20,7 @@ from sqlalchemy import event, select, text
 from extensions import db
 from models import Article, Category, Comment, CommentStatus
 from services import articles as article_queries
-from services import bench_data, comment_tree, discussion
+from services import bench_data, comment_tree, discussion, page_cache
 
 # Access paths that read only some rows of a table through an index (SQLite).
 _SQLITE_SEARCH = re.compile(r"^SEARCH (?P<table>\w+)(?: AS \w+)? USING (?:COVERING )?(?:INDEX \w+|INTEGER PRIMARY KEY)")
@@ -71,6 +71,8 @@ HOT: dict[str, Callable[[dict], object]] = {
     "moderation queue": lambda s: _moderation_queue(),
     "linkbacks of an article": lambda s: discussion.linkbacks_for(db.session.get(Article, s["big"])),
     "comments feed": lambda s: discussion.feed_items(db.session.get(Article, s["mid"]), 20),
+    "page cache key, listing": lambda s: page_cache.site_version(),
+    "page cache key, article": lambda s: page_cache.article_version(s["mid_slug"]),
 }
 
 
