@@ -18,6 +18,7 @@ from bleach.linkifier import LinkifyFilter
 COMMENT_TAGS = frozenset({"a", "b", "strong", "i", "em", "code", "pre", "blockquote", "p", "br", "ul", "ol", "li"})
 COMMENT_ATTRIBUTES = {"a": ["href", "rel", "title"]}
 PROTOCOLS = frozenset({"http", "https", "mailto"})
+URL_ATTRIBUTES = frozenset({"href", "src"})
 
 ARTICLE_TAGS = COMMENT_TAGS | {
     "h2",
@@ -53,6 +54,31 @@ ARTICLE_ATTRIBUTES = {
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.I)
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+
+
+def url_scheme(url: str) -> str | None:
+    """The scheme a browser reads from ``url`` (None for a relative URL).
+
+    As the URL standard does: leading and trailing controls and spaces are dropped
+    and tabs and newlines removed anywhere before the scheme is read.
+    """
+    cleaned = re.sub(r"[\t\n\r]", "", url).strip(_C0_AND_SPACE)
+    match = _SCHEME.match(cleaned)
+    return match.group(1).lower() if match else None
+
+
+def _attribute_filter(allowed: dict[str, list[str]]):
+    """bleach's allow-list plus a browser-style scheme check on URLs. bleach alone keeps
+    ``href="javascript:123"``: its URL parser reads "scheme:digits" as host and port."""
+
+    def allow(tag: str, name: str, value: str) -> bool:
+        if name not in allowed.get(tag, ()):
+            return False
+        return name not in URL_ATTRIBUTES or url_scheme(value) in PROTOCOLS | {None}
+
+    return allow
 
 
 def _nofollow(attrs, new=False):
@@ -66,7 +92,7 @@ def _nofollow(attrs, new=False):
 
 _comment_cleaner = bleach.Cleaner(
     tags=COMMENT_TAGS,
-    attributes=COMMENT_ATTRIBUTES,
+    attributes=_attribute_filter(COMMENT_ATTRIBUTES),
     protocols=PROTOCOLS,
     strip=True,
     strip_comments=True,
@@ -75,7 +101,7 @@ _comment_cleaner = bleach.Cleaner(
 
 _article_cleaner = bleach.Cleaner(
     tags=ARTICLE_TAGS,
-    attributes=ARTICLE_ATTRIBUTES,
+    attributes=_attribute_filter(ARTICLE_ATTRIBUTES),
     protocols=PROTOCOLS,
     strip=True,
     strip_comments=True,
@@ -89,7 +115,11 @@ def strip_control(text: str) -> str:
 
 # The same safelist without linkifying, to re-balance markup after paragraphs are added.
 _comment_normaliser = bleach.Cleaner(
-    tags=COMMENT_TAGS, attributes=COMMENT_ATTRIBUTES, protocols=PROTOCOLS, strip=True, strip_comments=True
+    tags=COMMENT_TAGS,
+    attributes=_attribute_filter(COMMENT_ATTRIBUTES),
+    protocols=PROTOCOLS,
+    strip=True,
+    strip_comments=True,
 )
 _BLOCK = re.compile(r"<(p|pre|ul|ol|blockquote)\b", re.I)
 
