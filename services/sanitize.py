@@ -7,7 +7,7 @@ policy can be re-applied later (see ``reclean``).
 
 from __future__ import annotations
 
-import html
+import html as html_module
 import re
 from functools import partial
 
@@ -147,8 +147,15 @@ def render_markdown(source: str) -> str:
 
 
 def plain_text(html: str) -> str:
-    """Text content of a fragment of HTML, for excerpts and feeds."""
-    return re.sub(r"\s+", " ", bleach.clean(html, tags=set(), strip=True)).strip()
+    """Text content of a fragment of HTML, for excerpts and feeds: tags dropped and
+    entities decoded (it is text; templates escape it once on the way out)."""
+    return re.sub(r"\s+", " ", html_module.unescape(bleach.clean(html, tags=set(), strip=True))).strip()
+
+
+def strip_tags(text: str) -> str:
+    """Plain text with anything tag-shaped removed, for places some readers show as HTML
+    (feed titles)."""
+    return re.sub(r"<[^>]*>", "", text)
 
 
 def excerpt(html: str, limit: int = 280) -> str:
@@ -168,7 +175,7 @@ def remote_text(value: str, limit: int) -> str:
     """
     # Cut before parsing: a megabyte of "excerpt" must not cost a megabyte of HTML parsing.
     raw = strip_control(value or "")[: limit * 4 + 1024]
-    text = html.unescape(bleach.clean(raw, tags=set(), strip=True, strip_comments=True))
+    text = html_module.unescape(bleach.clean(raw, tags=set(), strip=True, strip_comments=True))
     text = re.sub(r"\s+", " ", text).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
@@ -177,4 +184,4 @@ def remote_text(value: str, limit: int) -> str:
 
 def text_html(text: str) -> str:
     """Plain text as one escaped HTML paragraph (a linkback's excerpt in feeds)."""
-    return f"<p>{html.escape(text, quote=False)}</p>" if text else ""
+    return f"<p>{html_module.escape(text, quote=False)}</p>" if text else ""

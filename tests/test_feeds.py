@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import xml.etree.ElementTree as ET
 
 import feedparser
@@ -68,3 +69,13 @@ def test_sitemap_lists_articles_categories_tags(client, factory):
 def test_robots_points_to_sitemap(client):
     body = client.get("/robots.txt").get_data(as_text=True)
     assert "Sitemap: http://localhost/sitemap.xml" in body and "Disallow: /admin/" in body
+
+
+def test_feed_text_is_escaped_exactly_once(app, client, factory):
+    a = factory.article()
+    factory.comment(a, "Fish & chips <3 at the quay", name="Ann <b>& co</b>")
+    feed = _parse(client, f"/article/{a.slug}/feed")
+    entry = feed.entries[0]
+    assert entry.title == "By: Ann & co"
+    # A description is HTML: the text is escaped for HTML, then for XML, and a reader shows it as typed.
+    assert html.unescape(entry.summary) == "Fish & chips <3 at the quay"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from html import escape
 
 from flask import current_app, make_response, render_template, url_for
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from extensions import db
 from models import Article, Category, Tag
 from services import articles as article_queries
 from services import discussion
-from services.sanitize import excerpt
+from services.sanitize import excerpt, strip_tags
 from services.templating import absolute_url, site_url
 
 # Longest a comment summary gets in a feed.
@@ -22,12 +23,12 @@ COMMENT_SUMMARY = 500
 
 @dataclass
 class FeedItem:
-    title: str
+    title: str  # plain text
     link: str
     guid: str
     date: datetime
     author: str
-    summary: str
+    summary: str  # HTML, as RSS descriptions are (so plain text arrives here escaped)
     html: str = ""
     permalink: bool = True
     categories: list[str] = field(default_factory=list)
@@ -50,7 +51,7 @@ def _article_item(a: Article) -> FeedItem:
         guid=link,
         date=a.published_at,
         author=a.author_name,
-        summary=a.excerpt or excerpt(a.body_html),
+        summary=escape(a.excerpt or excerpt(a.body_html)),
         html=a.body_html,
         categories=[c.name for c in a.categories],
     )
@@ -84,10 +85,11 @@ def comments_feed(slug: str):
     link = absolute_url("news.article", slug=art.slug)
     items = []
     for c in discussion.feed_items(art, current_app.config["FEED_ITEMS"]):
+        # Titles are plain text in RSS, but some readers render them as HTML.
         if c.is_linkback:
-            title = f"{c.kind.capitalize()} from {c.author_name}: {c.title or c.source_url}"
+            title = strip_tags(f"{c.kind.capitalize()} from {c.author_name}: {c.title or c.source_url}")
         else:
-            title = f"By: {c.author_name}"
+            title = strip_tags(f"By: {c.author_name}")
         items.append(
             FeedItem(
                 title=title,
@@ -95,7 +97,7 @@ def comments_feed(slug: str):
                 guid=f"{link}#comment-{c.id}",
                 date=c.created_at,
                 author=c.author_name,
-                summary=excerpt(c.body_html, COMMENT_SUMMARY),
+                summary=escape(excerpt(c.body_html, COMMENT_SUMMARY)),
                 html=c.body_html,
             )
         )
