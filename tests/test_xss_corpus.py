@@ -1,6 +1,6 @@
 """The XSS corpus against the sanitiser and the rendered pages, without a browser.
 
-Every vector in tests/xss/vectors.txt is cleaned by the comment sanitiser and
+Every vector in tests/fixtures/xss/vectors.txt is cleaned by the comment sanitiser and
 planted through every reader-controlled field; the output is parsed the way a
 browser parses it (the HTML5 algorithm, with SVG and MathML namespaces) and
 must hold nothing outside the comment safelist: no script, no event handler,

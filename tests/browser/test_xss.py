@@ -1,6 +1,6 @@
 """Every XSS vector, through every reader-controlled field, runs nothing in Chromium.
 
-The corpus (tests/xss/vectors.txt, sources in tests/xss/SOURCES.md) goes in through
+The corpus (tests/fixtures/xss/vectors.txt, sources in tests/fixtures/xss/SOURCES.md) goes in through
 the comment form (body, name, website) and TrackBack (title, excerpt, blog_name,
 url), is approved, and is then shown to Chromium wherever the site displays it:
 the article pages, the comments feeds (as the browser shows the XML, and as a feed

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-VECTORS_PATH = Path(__file__).with_name("vectors.txt")
+VECTORS_PATH = Path(__file__).resolve().parent.parent / "fixtures" / "xss" / "vectors.txt"
 
 # \n \r \t \\ and \u{HEX}; any other backslash is part of the vector (JS and CSS escapes stay as written).
 _ESCAPE = re.compile(r"\\(?:([nrt\\])|u\{([0-9A-Fa-f]{1,6})\})")
