@@ -25,6 +25,9 @@ def test_moderator_approves_with_tab_and_enter(live_server, page, site):  # noqa
     page.keyboard.press("Enter")
     expect(row.locator(".qrow__notice")).to_contain_text("Approved.")
     expect(page.locator("#admin-live")).to_have_text("Approved.")
-    # Focus stays within the row, so the next Tab continues from there.
-    assert page.evaluate(f"document.activeElement.closest('#qrow-{q.id}') !== null")
+    # Focus comes back within the row (once the swap settles), so the next Tab continues from there.
+    page.wait_for_function(
+        f"() => document.activeElement !== null && document.activeElement.closest('#qrow-{q.id}') !== null",
+        timeout=5000,
+    )
     _no_csp_errors(page)
