@@ -83,8 +83,9 @@ def test_admin_moderates_inline_then_bulk_spams_without_reloading(live_server, p
     expect(page.locator("#nav-pending")).to_contain_text("3")
     expect(page.locator("#admin-live")).to_have_text("Approved.")
     # Keyboard focus stays on the row that changed.
-    assert page.evaluate("document.activeElement.closest('.qrow') && document.activeElement.closest('.qrow').id") == (
-        f"qrow-{q.id}"
+    page.wait_for_function(
+        f"() => document.activeElement !== null && document.activeElement.closest('#qrow-{q.id}') !== null",
+        timeout=5000,
     )
 
     for bot in site["bots"]:
