@@ -60,6 +60,11 @@ def _error_response(article, form, parent, err: discussion.CommentError):
     )
 
 
+def _posted_prefix() -> str:
+    """The field prefix of the form that posted: a reply form names its fields r<ID>-body etc."""
+    return next((k[: -len("-parent_id")] for k in request.form if k.endswith("-parent_id")), "")
+
+
 def _undecodable_form() -> bool:
     """True when a url-encoded body is not valid UTF-8 (werkzeug would keep the
     raw %XX escapes as text; we refuse instead of storing mojibake)."""
@@ -87,15 +92,9 @@ def post(slug: str):
     sqlite.read_first()  # validation reads; the write lock is taken only to insert
     article = article_queries.get_visible(slug)
     undecodable = _undecodable_form()  # before anything parses the form
-    prefix = request.form.get("prefix") or ""
-    # A reply form carries its prefix in its field names (r<ID>-body); find it.
-    for key in request.form:
-        if key.endswith("-parent_id"):
-            prefix = key[: -len("-parent_id")]
-            break
     from blueprints.comments.forms import CommentForm
 
-    form = CommentForm(prefix=prefix)
+    form = CommentForm(prefix=_posted_prefix())
     parent = _parent_or_none(article, form)
     if undecodable:
         err = discussion.CommentError("Your comment contains characters we could not read. Please retype it.", 422)
@@ -187,8 +186,7 @@ def csrf_expired(err: CSRFError):
         return render_template("errors/error.html", code=400, title="Session expired", message=message), 400
     from blueprints.comments.forms import CommentForm
 
-    prefix = next((k[: -len("-parent_id")] for k in request.form if k.endswith("-parent_id")), "")
-    form = CommentForm(prefix=prefix)
+    form = CommentForm(prefix=_posted_prefix())
     form.issued.data = discussion.issue_stamp()
     parent = _parent_or_none(article, form)
     err = discussion.CommentError(message, status=400)
