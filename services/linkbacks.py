@@ -602,19 +602,34 @@ def receive_trackback(slug: str, fields: dict[str, str], *, ip: str, user_agent:
     title = remote_text(fields.get("title", ""), TITLE_MAX)
     excerpt = remote_text(fields.get("excerpt", ""), EXCERPT_MAX)
     site_name = remote_text(fields.get("blog_name", ""), SITE_NAME_MAX)
+    received, _ = _verify_and_store(
+        article, CommentKind.TRACKBACK.value, source, article_urls(article), title, site_name, excerpt, ip, user_agent
+    )
+    return received
 
+
+def _verify_and_store(
+    article, kind: str, source: str, urls, title: str, site_name: str, excerpt: str | None, ip: str, user_agent: str
+) -> tuple[Received, bool | None]:
+    """Fetch the source (when verification is on), fill in from the page a title and site
+    name the sender left out (and the excerpt when ``excerpt`` is None: a pingback carries
+    none, a trackback's own is kept even when empty), decide the status, store and commit.
+    Returns the result and whether the source links to us (None when it was not checked)."""
     verified: bool | None = None
     if site_settings.load().verify_linkbacks:
-        page = fetch_source(source, article_urls(article), SYNC_FETCH_TIMEOUT)
+        page = fetch_source(source, urls, SYNC_FETCH_TIMEOUT)
         if page.status == 410:
             raise LinkbackError("source_missing", "The source URL is gone.")
         verified = page.links
         title = title or remote_text(page.title, TITLE_MAX)
         site_name = site_name or remote_text(page.site_name, SITE_NAME_MAX)
+        if excerpt is None:
+            excerpt = remote_text(page.excerpt, EXCERPT_MAX)
+    excerpt = excerpt or ""
     status, reason = judge(verified, source=source, site_name=site_name, title=title, excerpt=excerpt, ip=ip)
     comment = _store(
         article,
-        CommentKind.TRACKBACK.value,
+        kind,
         source=source,
         title=title or source[:TITLE_MAX],
         site_name=site_name,
@@ -623,7 +638,7 @@ def receive_trackback(slug: str, fields: dict[str, str], *, ip: str, user_agent:
         ip=ip,
         user_agent=user_agent,
     )
-    return _commit_received("trackback", article.id, comment, reason)
+    return _commit_received(kind, article.id, comment, reason), verified
 
 
 # ---------------------------------------------------------------- Pingback
@@ -639,29 +654,9 @@ def receive_pingback(source: str, target: str, *, ip: str, user_agent: str) -> R
     _guard(article, source, ip, "pingbacks")
     _refuse_duplicate(article, source)
 
-    verified: bool | None = None
-    title = site_name = excerpt = ""
-    if site_settings.load().verify_linkbacks:
-        page = fetch_source(source, article_urls(article, target), SYNC_FETCH_TIMEOUT)
-        if page.status == 410:
-            raise LinkbackError("source_missing", "The source URL is gone.")
-        verified = page.links
-        title = remote_text(page.title, TITLE_MAX)
-        site_name = remote_text(page.site_name, SITE_NAME_MAX)
-        excerpt = remote_text(page.excerpt, EXCERPT_MAX)
-    status, reason = judge(verified, source=source, site_name=site_name, title=title, excerpt=excerpt, ip=ip)
-    comment = _store(
-        article,
-        CommentKind.PINGBACK.value,
-        source=source,
-        title=title or source[:TITLE_MAX],
-        site_name=site_name,
-        excerpt=excerpt,
-        status=status,
-        ip=ip,
-        user_agent=user_agent,
+    received, verified = _verify_and_store(
+        article, CommentKind.PINGBACK.value, source, article_urls(article, target), "", "", None, ip, user_agent
     )
-    received = _commit_received("pingback", article.id, comment, reason)
     if verified is False:
         raise LinkbackError("no_link", "The source URL does not contain a link to the target URL.")
     return received
