@@ -10,13 +10,19 @@ import pytest
 from models import utcnow
 
 
-def test_healthz_answers_ok_without_database(client):
+def test_healthz_answers_ok_without_database(make_app):
+    make_app()  # the fixture cleans up through its first app, which has a database
+    # Nothing listens on port 1: this one's database is unreachable.
+    app = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    client = app.test_client()
     r = client.get("/healthz")
     assert r.status_code == 200 and r.data == b"ok"
+    assert client.get("/readyz").status_code == 503
 
 
 def test_readyz_checks_database(client):
-    assert client.get("/readyz").data == b"ok"
+    r = client.get("/readyz")
+    assert r.status_code == 200 and r.data == b"ok"
 
 
 def test_front_page_lists_newest_first_with_counts(client, factory):
