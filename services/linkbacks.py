@@ -17,9 +17,14 @@ How a received linkback's status is decided (``judge``):
 4. The moderation policy: ``all`` → pending; ``first_time`` → pending unless the
    citing site (host) already has an approved linkback; ``open`` → approved.
 
-Duplicates (a linkback from the same source URL on the same article, whatever
-its state) are refused for TrackBack and Pingback; a repeated Webmention updates
-the stored one, and removes it when the source is gone (410) or no longer links.
+Duplicates (a linkback from the same source URL on the same article, approved or
+pending) are refused for TrackBack and Pingback; a refused one (spam or trash) is
+judged again and updated by a later ping. A repeated Webmention updates the stored
+one, and removes it when the source is gone (410) or no longer links.
+
+No transaction is open while a citing page is fetched (``safe_fetch`` refuses to
+fetch inside one): the checks read, the fetch runs with the database untouched,
+and the result is stored in one short write transaction.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from models import (
     LINKBACK_KINDS,
     Article,
     ArticleStatus,
+    AuditEntry,
     Comment,
     CommentKind,
     CommentStatus,
@@ -54,7 +60,7 @@ from models import (
     OutboundPing,
     utcnow,
 )
-from services import jobs, moderation, safe_fetch, xmlrpc
+from services import jobs, moderation, safe_fetch, sqlite, xmlrpc
 from services import settings as site_settings
 from services.discussion import refresh_counts
 from services.sanitize import excerpt as html_excerpt
@@ -75,6 +81,8 @@ SYNC_FETCH_TIMEOUT = 8.0
 CONTEXT_CHARS = 150
 # A citation from a very long page need not reach us: limit what one article sends.
 MAX_TARGETS = 30
+# A page found to take no pings is asked again only after this long.
+NO_ENDPOINT_MEMORY = timedelta(days=1)
 # TrackBack senders conventionally cut the excerpt to 252 characters (WordPress, MT).
 SEND_EXCERPT_MAX = 252
 # Per source host and per sender IP: stops us from being used to hammer one site
@@ -475,9 +483,37 @@ def existing_linkback(article_id: int, source: str) -> Comment | None:
     )
 
 
-def _refuse_duplicate(article: Article, source: str) -> None:
-    if existing_linkback(article.id, source) is not None:
+# A linkback in one of these states stands: another ping from its source is a duplicate.
+# A refused one (spam, trash) does not: a later ping is judged afresh and updates it, so
+# a TrackBack sent before the citing page linked cannot block that page's real Pingback.
+STANDING = (CommentStatus.APPROVED.value, CommentStatus.PENDING.value)
+
+
+def _refuse_duplicate(article_id: int, source: str) -> None:
+    standing = db.session.scalar(
+        select(Comment.id)
+        .where(
+            Comment.article_id == article_id,
+            Comment.source_url == source,
+            Comment.kind.in_(LINKBACK_KINDS),
+            Comment.status.in_(STANDING),
+        )
+        .limit(1)
+    )
+    if standing is not None:
         raise LinkbackError("duplicate", "There is already a ping from that URL for this article.")
+
+
+def _moderated(comment_id: int) -> bool:
+    """Whether a moderator has acted on this comment (the audit log says so)."""
+    return (
+        db.session.scalar(
+            select(AuditEntry.id)
+            .where(AuditEntry.target_type == "comment", AuditEntry.target_id == comment_id)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _guard(article: Article, source: str, ip: str, what: str) -> None:
@@ -530,9 +566,9 @@ def _log(kind: str, article_id: int, source: str, outcome: str) -> None:
     log.info("%s for article %s from %s: %s", kind, article_id, host_of(source), outcome)
 
 
-def _commit_received(kind: str, article_id: int, comment: Comment, reason: str) -> Received:
+def _commit_received(kind: str, article_id: int, comment: Comment, reason: str, status: str) -> Received:
     # Read what we report before committing: nothing is reloaded afterwards.
-    received = Received(comment.id, comment.status, reason)
+    received = Received(comment.id, status, reason)
     db.session.commit()
     _log(kind, article_id, comment.source_url or "", received.status)
     return received
@@ -593,31 +629,60 @@ def parse_form(body: bytes, charset: str | None) -> dict[str, str]:
 
 def receive_trackback(slug: str, fields: dict[str, str], *, ip: str, user_agent: str) -> Received:
     """Check, verify and store a TrackBack ping (commits); raises LinkbackError."""
+    sqlite.read_first()  # the checks only read; see _verify_and_store
     article = visible_article(slug)
     if not (fields.get("url") or "").strip():
         raise LinkbackError("bad_request", "The url parameter is required.")
     source = valid_url(fields.get("url"), "source", "source_invalid")
     _guard(article, source, ip, "trackbacks")
-    _refuse_duplicate(article, source)
-    title = remote_text(fields.get("title", ""), TITLE_MAX)
-    excerpt = remote_text(fields.get("excerpt", ""), EXCERPT_MAX)
-    site_name = remote_text(fields.get("blog_name", ""), SITE_NAME_MAX)
-    received, _ = _verify_and_store(
-        article, CommentKind.TRACKBACK.value, source, article_urls(article), title, site_name, excerpt, ip, user_agent
+    _refuse_duplicate(article.id, source)
+    ping = _Ping(
+        article_id=article.id,
+        kind=CommentKind.TRACKBACK.value,
+        source=source,
+        urls=article_urls(article),
+        title=remote_text(fields.get("title", ""), TITLE_MAX),
+        site_name=remote_text(fields.get("blog_name", ""), SITE_NAME_MAX),
+        excerpt=remote_text(fields.get("excerpt", ""), EXCERPT_MAX),
+        ip=ip,
+        user_agent=user_agent,
     )
+    received, _ = _verify_and_store(ping)
     return received
 
 
-def _verify_and_store(
-    article, kind: str, source: str, urls, title: str, site_name: str, excerpt: str | None, ip: str, user_agent: str
-) -> tuple[Received, bool | None]:
-    """Fetch the source (when verification is on), fill in from the page a title and site
-    name the sender left out (and the excerpt when ``excerpt`` is None: a pingback carries
-    none, a trackback's own is kept even when empty), decide the status, store and commit.
-    Returns the result and whether the source links to us (None when it was not checked)."""
+@dataclass
+class _Ping:
+    """What the checks before the fetch learned about a TrackBack or Pingback.
+
+    ``excerpt`` is None for a Pingback (it carries none: the page's context is
+    used); a TrackBack's own excerpt is kept even when empty."""
+
+    article_id: int
+    kind: str
+    source: str
+    urls: set[str]
+    title: str
+    site_name: str
+    excerpt: str | None
+    ip: str
+    user_agent: str
+
+
+def _verify_and_store(ping: _Ping) -> tuple[Received, bool | None]:
+    """Fetch the source (when verification is on) with no transaction open, fill in
+    from the page what the sender left out, then decide the status and store it in
+    one short write transaction (commits). Returns the result and whether the source
+    links to us (None when it was not checked)."""
+    verify = site_settings.load().verify_linkbacks
+    # The checks above only read. End their transaction: the citing page may take
+    # seconds to answer, and no lock or snapshot may be held meanwhile. On SQLite
+    # the next transaction takes the write lock at BEGIN, just for the insert.
+    sqlite.write_next()
+    title, site_name, excerpt = ping.title, ping.site_name, ping.excerpt
     verified: bool | None = None
-    if site_settings.load().verify_linkbacks:
-        page = fetch_source(source, urls, SYNC_FETCH_TIMEOUT)
+    if verify:
+        page = fetch_source(ping.source, ping.urls, SYNC_FETCH_TIMEOUT)
         if page.status == 410:
             raise LinkbackError("source_missing", "The source URL is gone.")
         verified = page.links
@@ -626,19 +691,44 @@ def _verify_and_store(
         if excerpt is None:
             excerpt = remote_text(page.excerpt, EXCERPT_MAX)
     excerpt = excerpt or ""
-    status, reason = judge(verified, source=source, site_name=site_name, title=title, excerpt=excerpt, ip=ip)
-    comment = _store(
-        article,
-        kind,
-        source=source,
-        title=title or source[:TITLE_MAX],
-        site_name=site_name,
-        excerpt=excerpt,
-        status=status,
-        ip=ip,
-        user_agent=user_agent,
-    )
-    return _commit_received(kind, article.id, comment, reason), verified
+
+    article = db.session.get(Article, ping.article_id)
+    if article is None or not article.is_visible:
+        raise LinkbackError("target_missing", "There is no article at this address.")
+    # Again, now under the write lock: a ping from the same source may have landed meanwhile.
+    _refuse_duplicate(article.id, ping.source)
+    status, reason = judge(verified, source=ping.source, site_name=site_name, title=title, excerpt=excerpt, ip=ping.ip)
+    refused = existing_linkback(article.id, ping.source)
+    if refused is None:
+        comment = _store(
+            article,
+            ping.kind,
+            source=ping.source,
+            title=title or ping.source[:TITLE_MAX],
+            site_name=site_name,
+            excerpt=excerpt,
+            status=status,
+            ip=ping.ip,
+            user_agent=ping.user_agent,
+        )
+    elif status == CommentStatus.SPAM.value:
+        comment = refused  # refused again: it stays as it was
+    else:
+        # A moderator's refusal is not overturned by the sender: back to review.
+        if status == CommentStatus.APPROVED.value and _moderated(refused.id):
+            status, reason = CommentStatus.PENDING.value, "refused by a moderator before"
+        comment = refused
+        comment.kind = ping.kind
+        comment.status = status
+        comment.title = title or ping.source[:TITLE_MAX]
+        comment.author_name = site_name or host_of(ping.source)
+        comment.body_source = excerpt
+        comment.body_html = text_html(excerpt)
+        comment.ip = (ping.ip or "")[:45]
+        comment.user_agent = (ping.user_agent or "")[:255]
+        comment.updated_at = utcnow()
+        refresh_counts(article.id)
+    return _commit_received(ping.kind, article.id, comment, reason, status), verified
 
 
 # ---------------------------------------------------------------- Pingback
@@ -646,17 +736,26 @@ def _verify_and_store(
 
 def receive_pingback(source: str, target: str, *, ip: str, user_agent: str) -> Received:
     """Check, verify and store a Pingback (commits); raises LinkbackError (see ``fault_code``)."""
+    sqlite.read_first()  # the checks only read; see _verify_and_store
     source = valid_url(source if isinstance(source, str) else "", "source", "source_invalid")
     target = valid_url(target if isinstance(target, str) else "", "target", "target_missing")
     if _without_fragment(source) == _without_fragment(target):
         raise LinkbackError("same", "The source and target URLs cannot be the same page.")
     article = article_for_target(target)
     _guard(article, source, ip, "pingbacks")
-    _refuse_duplicate(article, source)
-
-    received, verified = _verify_and_store(
-        article, CommentKind.PINGBACK.value, source, article_urls(article, target), "", "", None, ip, user_agent
+    _refuse_duplicate(article.id, source)
+    ping = _Ping(
+        article_id=article.id,
+        kind=CommentKind.PINGBACK.value,
+        source=source,
+        urls=article_urls(article, target),
+        title="",
+        site_name="",
+        excerpt=None,
+        ip=ip,
+        user_agent=user_agent,
     )
+    received, verified = _verify_and_store(ping)
     if verified is False:
         raise LinkbackError("no_link", "The source URL does not contain a link to the target URL.")
     return received
@@ -759,16 +858,18 @@ def verify_webmention(payload: dict, attempt: int) -> str:
     """Fetch the source of a queued Webmention and create, update or remove the linkback."""
     source, target = payload["source"], payload["target"]
     ip, user_agent = payload.get("ip", ""), payload.get("user_agent", "")
+    sqlite.read_first()
     article = db.session.get(Article, payload.get("article_id"))
     if article is None or not article.is_visible or pings_closed(article):
         return "rejected: the target no longer accepts Webmentions"
     article_id = article.id
     targets = article_urls(article, target)
-    db.session.commit()  # no transaction open while we wait for the remote site
+    verify = site_settings.load().verify_linkbacks
+    sqlite.write_next()  # no transaction open while we wait for the remote site
 
     verified: bool | None = None
     page: SourcePage | None = None
-    if site_settings.load().verify_linkbacks:
+    if verify:
         try:
             page = fetch_source(source, targets, safe_fetch.TOTAL_TIMEOUT)
         except LinkbackError as exc:
@@ -897,8 +998,9 @@ def _base_url() -> str:
 def notify_article(article_id: int) -> None:
     """Queue outbound pings for a published article's links and its explicit ``ping_urls`` (commits).
 
-    Idempotent: a target already pinged successfully for this article, or with a
-    ping still queued, is skipped. Pings for a scheduled article wait for its time.
+    Idempotent: a target already pinged successfully for this article, with a ping
+    still queued, or found to take no pings in the last day, is skipped. Pings for a
+    scheduled article wait for its time.
     """
     article = db.session.get(Article, article_id)
     if article is None or article.status == ArticleStatus.DRAFT.value or article.published_at is None:
@@ -907,10 +1009,14 @@ def notify_article(article_id: int) -> None:
     base = _base_url()
     explicit = explicit_ping_urls(article)
     targets = explicit + [u for u in outbound_links(article.body_html, own_netlocs()) if u not in explicit]
+    # Done, under way, or found to have no endpoint lately: a page that takes no
+    # pings is not fetched again on every save of the article.
     busy = set(
         db.session.scalars(
             select(OutboundPing.target_url).where(
-                OutboundPing.article_id == article.id, OutboundPing.status.in_((SENT, QUEUED, RETRYING))
+                OutboundPing.article_id == article.id,
+                OutboundPing.status.in_((SENT, QUEUED, RETRYING))
+                | ((OutboundPing.status == NO_ENDPOINT) & (OutboundPing.created_at > utcnow() - NO_ENDPOINT_MEMORY)),
             )
         )
     )
@@ -975,7 +1081,7 @@ def discover(target: str) -> list[tuple[str, str]]:
     if response.status >= 500:
         raise jobs.RetryLater(f"the page answered HTTP {response.status}")
     if response.status >= 400:
-        return []
+        raise jobs.JobFailed(f"the page answered HTTP {response.status}")
     page = read_page(response, set()) if _is_html(response.content_type) else SourcePage(response.url, 200)
     final = response.url
     found: list[tuple[str, str]] = []
@@ -1048,8 +1154,14 @@ def send_pingback(server: str, source: str, target: str) -> Outcome:
 
 
 def send_trackback(endpoint: str, *, url: str, title: str, excerpt: str, blog_name: str) -> Outcome:
-    """POST a TrackBack ping (UTF-8, declared) and read the <error> element of the answer."""
-    body = urlencode({"title": title, "url": url, "excerpt": excerpt, "blog_name": blog_name}).encode()
+    """POST a TrackBack ping (UTF-8, declared) and read the <error> element of the answer.
+
+    Receivers treat title, excerpt and blog_name as HTML (WordPress filters them
+    as markup), so they are sent as HTML text: ``fish & chips <for> everyone``
+    arrives as typed instead of losing ``<for>`` and everything after a ``<``."""
+    fields = {"title": title, "url": url, "excerpt": excerpt, "blog_name": blog_name}
+    fields.update({k: html.escape(v, quote=False) for k, v in fields.items() if k != "url"})
+    body = urlencode(fields).encode()
     response = _post(endpoint, body, "application/x-www-form-urlencoded; charset=utf-8")
     if response.status >= 300:
         return Outcome(False, f"HTTP {response.status}", transient=response.status >= 500)

@@ -280,6 +280,25 @@ def _abort(conn: http.client.HTTPConnection) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
+class TransactionOpen(RuntimeError):
+    """A fetch was attempted while a database transaction is open (a bug in the caller)."""
+
+
+def _refuse_inside_transaction() -> None:
+    """Network I/O never happens inside a database transaction: a slow remote site
+    would hold a snapshot, row locks or (on SQLite) the site-wide write lock for as
+    long as it cares to drip. Callers end their transaction first (``sqlite.write_next``)."""
+    from services.sqlite import holds_write_lock
+
+    if holds_write_lock():
+        raise TransactionOpen("an outbound fetch while holding the database write lock")
+    if has_app_context():
+        from extensions import db
+
+        if db.session().in_transaction():
+            raise TransactionOpen("an outbound fetch inside an open database transaction")
+
+
 def fetch(
     url: str,
     *,
@@ -297,6 +316,7 @@ def fetch(
     307/308, which keep the method and body. The body is cut at ``max_bytes``
     (``Response.truncated`` says so) and ``timeout`` bounds the whole exchange.
     """
+    _refuse_inside_transaction()
     allow = private_allowed() if allow_private is None else allow_private
     method = method.upper()
     sent = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", "Connection": "close"}

@@ -106,12 +106,18 @@ def _on_end(conn) -> None:
         _WriterQueue.release(path)
 
 
+def holds_write_lock() -> bool:
+    """Whether this thread holds a database's writer queue (a write transaction is open)."""
+    return bool(getattr(_WriterQueue.held, "count", 0))
+
+
 class _WriterQueue:
     """One file lock per database file, shared by the processes on this host."""
 
     _files: dict[str, int] = {}
     _threads: dict[str, threading.Lock] = {}
     _guard = threading.Lock()
+    held = threading.local()
 
     @classmethod
     def _handles(cls, path: str) -> tuple[int, threading.Lock]:
@@ -136,6 +142,7 @@ class _WriterQueue:
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                cls.held.count = getattr(cls.held, "count", 0) + 1
                 return True
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -147,5 +154,6 @@ class _WriterQueue:
     @classmethod
     def release(cls, path: str) -> None:
         fd, thread_lock = cls._handles(path)
+        cls.held.count = max(getattr(cls.held, "count", 0) - 1, 0)
         fcntl.flock(fd, fcntl.LOCK_UN)
         thread_lock.release()

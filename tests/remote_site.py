@@ -146,6 +146,26 @@ class RemoteSite:
 
         return self._add(path, route)
 
+    def drip(self, path: str, seconds: float, html: str) -> str:
+        """Sends ``html`` a byte at a time, spread over ``seconds``: a slow server that
+        never trips a read timeout."""
+
+        def route(h: _Handler) -> None:
+            body = html.encode()
+            h.send_response(200)
+            h.send_header("Content-Type", "text/html; charset=utf-8")
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            pause = seconds / max(len(body), 1)
+            for i in range(len(body)):
+                if self.stopping.is_set():
+                    return
+                h.wfile.write(body[i : i + 1])
+                h.wfile.flush()
+                time.sleep(pause)
+
+        return self._add(path, route)
+
     def huge(self, path: str, size: int, head: str = "", tail: str = "") -> str:
         """An HTML page of ``size`` bytes of filler (streamed, no Content-Length), with ``head``/``tail`` around it."""
 

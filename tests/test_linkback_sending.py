@@ -132,10 +132,53 @@ def test_notifying_again_does_not_re_ping_what_was_sent(app, factory, live, remo
     assert len(remote.posts_to("/webmention")) == 1
     assert len(remote.posts_to("/xmlrpc.php")) == 1
     assert len(remote.posts_to("/tb/7")) == 1
-    # Only the page without an endpoint was looked at again.
+    # Nor was the page without an endpoint: it is remembered for a day.
     with app.app_context():
         rows = db.session.scalars(select(OutboundPing.target_url).order_by(OutboundPing.id)).all()
-    assert rows.count(cited["none"]) == 2 and rows.count(cited["webmention"]) == 1
+    assert rows.count(cited["none"]) == 1 and rows.count(cited["webmention"]) == 1
+    assert len([h for h in remote.hits if h.path == "/quiet-post"]) == 1
+
+
+def test_a_page_without_an_endpoint_is_asked_again_after_a_day(app, factory, live, remote, cited):
+    article = citing_article(factory, [cited["none"]])
+    notify(app, live, article.id)
+    jobs.work_once(app)
+    assert pings(app, article.id)[cited["none"]].status == "no_endpoint"
+    with app.app_context():
+        ping = db.session.scalar(select(OutboundPing))
+        ping.created_at = utcnow() - timedelta(hours=25)
+        db.session.commit()
+    notify(app, live, article.id)
+    jobs.work_once(app)
+    assert len([h for h in remote.hits if h.path == "/quiet-post"]) == 2
+
+
+def test_a_missing_page_is_reported_as_404_not_as_without_endpoint(app, factory, live, remote):
+    article = citing_article(factory, [remote.url + "/deleted-post"])
+    notify(app, live, article.id)
+    jobs.work_once(app)
+    ping = pings(app, article.id)[remote.url + "/deleted-post"]
+    assert ping.status == "failed"
+    assert "HTTP 404" in ping.detail and "no Webmention" not in ping.detail
+
+
+def test_trackback_title_and_excerpt_are_sent_as_html_text(app, factory, live, remote):
+    """Receivers read them as HTML: markup-like text must arrive as typed."""
+    endpoint = remote.trackback_endpoint("/wp-trackback/9")
+    article = factory.article(
+        title="fish & chips <for> everyone",
+        body_md="Plain words.",
+        excerpt="x<y comparisons & more",
+        ping_urls=endpoint,
+    )
+    app.config["SITE_NAME"] = "Bits & <Bobs>"
+    notify(app, live, article.id)
+    jobs.work_once(app)
+    [tb] = remote.posts_to("/wp-trackback/9")
+    assert tb.form["title"] == "fish &amp; chips &lt;for&gt; everyone"
+    assert tb.form["excerpt"] == "x&lt;y comparisons &amp; more"
+    assert tb.form["blog_name"] == "Bits &amp; &lt;Bobs&gt;"
+    assert tb.form["url"] == live.article_url(article)  # a URL, not HTML: sent as is
 
 
 def test_an_update_with_a_new_link_pings_only_the_new_page(app, factory, live, remote, cited):
