@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import math
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,11 +13,13 @@ from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import and_, func, select, update
 
-from extensions import db
+from extensions import db, limiter
 from models import LINKBACK_KINDS, Article, Comment, CommentKind, CommentStatus, Report, utcnow
 from services import comment_tree, moderation, sqlite
 from services import settings as site_settings
-from services.sanitize import clean_comment, strip_control
+from services.sanitize import clean_comment, comparable_text, name_problem, normalise_name, strip_control
+
+log = logging.getLogger(__name__)
 
 OWN_COOKIE = "gz_own"
 READER_COOKIE = "gz_reader"
@@ -23,6 +28,14 @@ REMEMBER_COOKIE = "gz_commenter"
 MIN_FORM_SECONDS = 3
 # A form older than this was left open too long (or replayed); ask for a fresh one.
 MAX_FORM_SECONDS = 24 * 3600
+# Each form stamp carries a random nonce and is good for one accepted comment: the nonce
+# is remembered as used (in the rate-limit store, Redis when shared) for as long as the
+# stamp itself could be valid. Refused posts do not use it up.
+STAMP_USES = "1 per day"
+STAMP_SCOPE = "gazette-stamp"
+# Duplicate detection compares normalised text in Python against this many of the
+# author's most recent comments on the article (an exact repeat is also found further back).
+DUPLICATE_WINDOW = 50
 # Like Isso: a commenter may fix or withdraw a comment for a short while.
 EDIT_WINDOW = timedelta(minutes=10)
 MAX_OWN = 50
@@ -32,11 +45,18 @@ REPORT_REASONS = {"spam": "Spam", "abuse": "Abusive or harassing", "off-topic": 
 class CommentError(Exception):
     """A comment that cannot be accepted; ``field`` says where to show the message."""
 
-    def __init__(self, message: str, status: int = 400, field: str | None = None):
+    def __init__(self, message: str, status: int = 400, field: str | None = None, retry_after: int | None = None):
         super().__init__(message)
         self.message = message
         self.status = status
         self.field = field
+        # Seconds until trying again can succeed (the Retry-After of a 429).
+        self.retry_after = retry_after
+
+
+# What a comment refused outright is told (a filled honeypot, blocked words in an edit):
+# no hint of which rule it broke.
+REFUSED = "Your comment could not be accepted."
 
 
 # ---------------------------------------------------------------- signed values
@@ -47,28 +67,99 @@ def _serializer(salt: str) -> URLSafeSerializer:
 
 
 def issue_stamp(now: float | None = None) -> str:
-    """A signed 'this form was shown at' value for the hidden ``issued`` field.
+    """A signed 'this form was shown at' value for the hidden ``issued`` field, with a
+    random nonce that makes it good for one comment (see ``STAMP_USES``).
 
     One per request (every form on a page carries the same), so a cached page
     can swap it for a fresh one (services.page_cache)."""
     if now is not None:
-        return _serializer("comment-form").dumps(int(now))
+        return _serializer("comment-form").dumps([int(now), secrets.token_urlsafe(16)])
     if "gz_form_stamp" not in g:
-        g.gz_form_stamp = _serializer("comment-form").dumps(int(time.time()))
+        g.gz_form_stamp = _serializer("comment-form").dumps([int(time.time()), secrets.token_urlsafe(16)])
     return g.gz_form_stamp
 
 
-def check_stamp(value: str | None, now: float | None = None) -> None:
+def check_stamp(value: str | None, now: float | None = None) -> str:
+    """Refuse a forged, too quick, expired or already used stamp; return its nonce."""
     now = now if now is not None else time.time()
     try:
-        issued = int(_serializer("comment-form").loads(value or ""))
+        issued, nonce = _serializer("comment-form").loads(value or "")
+        issued = int(issued)
+        if not isinstance(nonce, str) or not nonce:
+            raise ValueError(nonce)
     except (BadSignature, TypeError, ValueError):
         raise CommentError("This form could not be verified. Please reload the page and try again.") from None
     age = now - issued
-    if age < current_app.config.get("COMMENT_MIN_SECONDS", MIN_FORM_SECONDS):
-        raise CommentError("That was quick! Please take a moment and submit again.", status=429)
+    min_seconds = current_app.config.get("COMMENT_MIN_SECONDS", MIN_FORM_SECONDS)
+    if age < min_seconds:
+        # The form comes back with a fresh stamp, which needs the whole minimum again.
+        raise CommentError(
+            "That was quick! Please take a moment and submit again.",
+            status=429,
+            retry_after=max(1, math.ceil(min_seconds)),
+        )
     if age > MAX_FORM_SECONDS:
         raise CommentError("This form has expired. Please reload the page and post again.")
+    if _stamp_used(nonce):
+        raise _used_stamp()
+    return nonce
+
+
+def _used_stamp() -> CommentError:
+    return CommentError(
+        "This form was already used to post a comment. Please check your comment and post it again.", status=422
+    )
+
+
+def _stamp_store():
+    """The rate-limit store's strategy object, where used stamps are remembered.
+
+    The stamp rule is an anti-bot rule, not a rate limit, so it holds when rate limits
+    are switched off (``RATELIMIT_ENABLED``): then it keeps its own handle on the same
+    storage (``RATELIMIT_STORAGE_URI``: Redis when shared, in-process memory otherwise)."""
+    if current_app.config.get("RATELIMIT_ENABLED") and limiter.initialized:
+        return limiter.limiter
+    store = current_app.extensions.get("gazette_stamps")
+    if store is None:
+        from limits.storage import storage_from_string
+        from limits.strategies import FixedWindowRateLimiter
+
+        uri = current_app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+        store = current_app.extensions["gazette_stamps"] = FixedWindowRateLimiter(storage_from_string(uri))
+    return store
+
+
+def _stamp_used(nonce: str) -> bool:
+    from limits import parse
+
+    try:
+        return not _stamp_store().test(parse(STAMP_USES), STAMP_SCOPE, nonce)
+    except Exception:  # the store is down: fail open, as flask-limiter does for views
+        log.warning("form stamp store unavailable")
+        return False
+
+
+def _claim_stamp(nonce: str) -> None:
+    """Record the stamp as used, atomically: of two posts racing with one stamp, one gets in."""
+    from limits import parse
+
+    try:
+        claimed = _stamp_store().hit(parse(STAMP_USES), STAMP_SCOPE, nonce)
+    except Exception:
+        log.warning("form stamp store unavailable")
+        return
+    if not claimed:
+        raise _used_stamp()
+
+
+def _release_stamp(nonce: str) -> None:
+    """The post was not stored after all: the stamp may be used again."""
+    from limits import parse
+
+    try:
+        _stamp_store().clear(parse(STAMP_USES), STAMP_SCOPE, nonce)
+    except Exception:
+        log.warning("form stamp store unavailable")
 
 
 def own_comment_ids() -> frozenset[int]:
@@ -227,13 +318,15 @@ def post_comment(article: Article, form, *, ip: str, user_agent: str, staff_user
     if comments_closed(article) and staff_user is None:
         raise CommentError("Comments are closed for this article.", status=403)
     if form.homepage.data:
-        raise CommentError("Your comment could not be accepted.", status=400)
-    if staff_user is None:
-        check_stamp(form.issued.data)
+        raise CommentError(REFUSED, status=400)
+    nonce = check_stamp(form.issued.data) if staff_user is None else None
     parent = _parent_for(article, form.parent_id.data)
     s = site_settings.load()
 
-    name = strip_control(form.name.data or "").strip()
+    if staff_user is None:
+        name = normalise_name(form.name.data or "").strip()
+    else:
+        name = strip_control(form.name.data or "").strip()
     email = strip_control(form.email.data or "").strip().lower()
     url = strip_control(form.website.data or "").strip()
     body = strip_control(form.body.data or "").strip()
@@ -241,6 +334,8 @@ def post_comment(article: Article, form, *, ip: str, user_agent: str, staff_user
         raise CommentError("Please write a comment.", field="body")
     if not name:
         raise CommentError("Please enter your name.", field="name")
+    if staff_user is None and (problem := name_problem(name)):
+        raise CommentError(problem, status=422, field="name")
 
     verdict = moderation.judge(s, name=name, email=email, url=url, body=body, ip=ip, staff=staff_user is not None)
     # At the maximum depth a reply is attached beside its parent, not below it.
@@ -268,37 +363,66 @@ def post_comment(article: Article, form, *, ip: str, user_agent: str, staff_user
     # racing each other cannot both get in.
     sqlite.write_next()
     now = utcnow()
-    _refuse_flood_and_duplicates(article_id, name, body, ip, s.flood_seconds if staff_user is None else 0, now)
-    comment.created_at = comment.updated_at = now
-    db.session.add(comment)
-    db.session.flush()
-    if comment.status == CommentStatus.APPROVED.value:
-        bump_comment_count(article_id)
-    db.session.commit()
+    _refuse_flood(ip, s.flood_seconds if staff_user is None else 0, now)
+    _refuse_duplicate(article_id, name, body)
+    if nonce is not None:
+        _claim_stamp(nonce)  # last: only a comment that is stored uses up its form
+    try:
+        comment.created_at = comment.updated_at = now
+        db.session.add(comment)
+        db.session.flush()
+        if comment.status == CommentStatus.APPROVED.value:
+            bump_comment_count(article_id)
+        db.session.commit()
+    except BaseException:
+        if nonce is not None:
+            _release_stamp(nonce)
+        raise
     return Posted(comment, verdict.reason)
 
 
-def _refuse_flood_and_duplicates(article_id: int, name: str, body: str, ip: str, flood_seconds: int, now) -> None:
-    if flood_seconds > 0 and ip:
-        recent = db.session.scalar(
-            select(func.count())
-            .select_from(Comment)
-            .where(Comment.ip == ip, Comment.created_at > now - timedelta(seconds=flood_seconds))
-        )
-        if recent:
-            raise CommentError(
-                f"You are posting too quickly. Please wait {flood_seconds} seconds between comments.", status=429
-            )
-    duplicate = db.session.scalar(
-        select(Comment.id)
-        .where(
-            Comment.article_id == article_id,
-            Comment.author_name == name,
-            Comment.body_source == body,
-            Comment.status != CommentStatus.TRASH.value,
-        )
-        .limit(1)
+def _refuse_flood(ip: str, flood_seconds: int, now) -> None:
+    """One comment per address per ``flood_seconds``; the refusal says when the next may come."""
+    if flood_seconds <= 0 or not ip:
+        return
+    interval = timedelta(seconds=flood_seconds)
+    latest = db.session.scalar(
+        select(func.max(Comment.created_at)).where(Comment.ip == ip, Comment.created_at > now - interval)
     )
+    if latest is not None:
+        wait = math.ceil((latest + interval - now).total_seconds())
+        raise CommentError(
+            f"You are posting too quickly. Please wait {flood_seconds} seconds between comments.",
+            status=429,
+            retry_after=max(1, wait),
+        )
+
+
+def _refuse_duplicate(article_id: int, name: str, body: str, exclude_id: int | None = None) -> None:
+    """Refuse a comment that says again what its author already said on this article.
+
+    Texts are compared in their ``comparable_text`` form (case, width, spacing and
+    zero-width characters ignored). No column holds that form, so the author's most
+    recent ``DUPLICATE_WINDOW`` comments on the article are read (through the
+    article/author index) and compared here; an exact repeat further back is still
+    found by the database, as it always was.
+    """
+    same_author = [
+        Comment.article_id == article_id,
+        Comment.author_name == name,
+        Comment.status != CommentStatus.TRASH.value,
+    ]
+    if exclude_id is not None:
+        same_author.append(Comment.id != exclude_id)
+    recent = db.session.scalars(
+        select(Comment.body_source).where(*same_author).order_by(Comment.id.desc()).limit(DUPLICATE_WINDOW)
+    ).all()
+    said = comparable_text(body)
+    duplicate = any(comparable_text(earlier or "") == said for earlier in recent)
+    if not duplicate and len(recent) == DUPLICATE_WINDOW:
+        duplicate = bool(
+            db.session.scalar(select(Comment.id).where(*same_author, Comment.body_source == body).limit(1))
+        )
     if duplicate:
         raise CommentError("It looks like you've already said that.", status=409, field="body")
 
@@ -327,16 +451,38 @@ def can_edit(comment: Comment) -> bool:
     )
 
 
-def edit_comment(comment: Comment, body: str) -> None:
+def edit_comment(comment: Comment, body: str, *, ip: str) -> bool:
+    """The author's new text, judged by the rules a new comment meets (``moderation.judge``
+    and duplicate detection). Returns True when the edited comment awaits moderation.
+
+    Text a new comment would be binned as spam for is refused and the comment stays as
+    it was; text that would be held sends the comment back to the queue. An edit never
+    releases a held comment: only a moderator does.
+    """
     body = strip_control(body or "").strip()
     if not body:
         raise CommentError("Please write a comment.", field="body")
     if len(body) > 10_000:
         raise CommentError("Comments are limited to 10,000 characters.", field="body")
+    verdict = moderation.judge(
+        site_settings.load(),
+        name=comment.author_name,
+        email=comment.author_email,
+        url=comment.author_url,
+        body=body,
+        ip=ip,
+        staff=comment.user_id is not None,
+    )
+    if verdict.status == CommentStatus.SPAM.value:
+        raise CommentError(REFUSED, status=422, field="body")
+    _refuse_duplicate(comment.article_id, comment.author_name, body, exclude_id=comment.id)
+    if verdict.status == CommentStatus.PENDING.value:
+        comment.status = CommentStatus.PENDING.value
     comment.body_source = body
     comment.body_html = clean_comment(body)
-    refresh_counts(comment.article_id)
+    refresh_counts(comment.article_id)  # the count and the cache version follow a status change
     db.session.commit()
+    return comment.status == CommentStatus.PENDING.value
 
 
 def withdraw_comment(comment: Comment) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html as html_module
 import re
+import unicodedata
 from functools import partial
 
 import bleach
@@ -111,6 +112,63 @@ _article_cleaner = bleach.Cleaner(
 def strip_control(text: str) -> str:
     """Drop NUL and other control characters (keeping tab and newlines)."""
     return _CONTROL.sub("", text)
+
+
+# ---------------------------------------------------------------- names and comparisons
+
+# Control and format characters (bidi overrides and isolates, zero-width characters, soft
+# hyphens, tabs and line breaks) and line/paragraph separators: nothing a name needs, and
+# the tools of spoofing ("admin\u202egnp.exe" shows as "adminexe.png") and header injection.
+_NAME_FORBIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# Letters and symbols that draw nothing (Hangul fillers, the blank Braille pattern).
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+NAME_INVISIBLE = "Remove the invisible characters (line breaks, direction or zero-width marks) from your name."
+NAME_BLANK = "Please enter a name with at least one visible character."
+
+
+def normalise_name(name: str) -> str:
+    """A name as it is kept: Unicode NFKC (full-width and compatibility forms folded)."""
+    return unicodedata.normalize("NFKC", name)
+
+
+def _visible(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LNPS" and char not in _BLANK
+
+
+# Zero-width (non-)joiners are part of how some names are spelt (Persian, emoji
+# sequences): allowed between two visible characters, as domain-name rules do.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def _forbidden_at(name: str, i: int) -> bool:
+    char = name[i]
+    if unicodedata.category(char) not in _NAME_FORBIDDEN:
+        return False
+    if char in _JOINERS and 0 < i < len(name) - 1:
+        return not (_visible(name[i - 1]) and _visible(name[i + 1]))
+    return True
+
+
+def name_problem(name: str) -> str | None:
+    """What is wrong with a (normalised) name, or None. Used by the form and the service."""
+    if any(_forbidden_at(name, i) for i in range(len(name))):
+        return NAME_INVISIBLE
+    if not any(_visible(c) for c in name):
+        return NAME_BLANK
+    return None
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def comparable_text(text: str) -> str:
+    """The form two texts are compared in to tell whether they say the same thing:
+    NFKC, case-folded, format characters (zero-width spaces and joiners, BOM, bidi
+    marks, soft hyphens) removed and whitespace collapsed. For comparing only; never stored or shown."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = unicodedata.normalize("NFKC", text.casefold())
+    return _SPACES.sub(" ", text).strip()
 
 
 # The same safelist without linkifying, to re-balance markup after paragraphs are added.

@@ -86,7 +86,7 @@ def test_reply_form_is_a_page_without_javascript_and_a_fragment_with_htmx(app, c
     top = factory.comment(a, "Top", name="Zed")
     url = f"/comments/{top.id}/reply"
     page = client.get(url).get_data(as_text=True)
-    assert "<html" in page and "Reply to Zed" in page and "Post Comment" in page
+    assert "<html" in page and "Reply to <bdi data-user-content>Zed</bdi>" in page and "Post Comment" in page
     frag = htmx.get(url).get_data(as_text=True)
     assert "<html" not in frag and f'id="reply-form-{top.id}"' in frag
     for label in ("Name", "Email", "Website", "Comment"):

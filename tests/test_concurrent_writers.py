@@ -28,10 +28,11 @@ def _writer(base: str, slug: str, n: int, results: list) -> None:
             return None
 
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
-    page = opener.open(f"{base}/article/{slug}", timeout=30).read().decode()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    issued = re.search(r'name="issued" type="hidden" value="([^"]+)"', page).group(1)
     for i in range(EACH):
+        # A fresh form for each comment (a stamp posts one), as the browser has after the redirect.
+        page = opener.open(f"{base}/article/{slug}", timeout=30).read().decode()
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        issued = re.search(r'name="issued" type="hidden" value="([^"]+)"', page).group(1)
         data = urllib.parse.urlencode(
             {
                 "csrf_token": token,

@@ -28,10 +28,13 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def _poster(base: str, slug: str, n: int, stop: threading.Event, acked: list[str]) -> None:
     opener = urllib.request.build_opener(NoRedirect)
-    page = opener.open(f"{base}/article/{slug}", timeout=30).read().decode()
-    issued = re.search(r'name="issued" type="hidden" value="([^"]+)"', page).group(1)
     i = 0
     while not stop.is_set():
+        try:  # a fresh form for each comment (a stamp posts one), as the browser has after the redirect
+            page = opener.open(f"{base}/article/{slug}", timeout=30).read().decode()
+        except OSError:
+            continue
+        issued = re.search(r'name="issued" type="hidden" value="([^"]+)"', page).group(1)
         body = f"crash test {n}-{i}"
         data = urllib.parse.urlencode({"issued": issued, "name": f"P{n}", "body": body, "homepage": ""}).encode()
         try:

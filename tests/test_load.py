@@ -29,10 +29,11 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def _commenter(base, slug, n, deadline, log):
     opener = urllib.request.build_opener(NoRedirect)
-    page = opener.open(f"{base}/article/{slug}", timeout=30).read().decode()
-    issued = re.search(r'name="issued" type="hidden" value="([^"]+)"', page).group(1)
     i = 0
     while time.monotonic() < deadline:
+        # A fresh form for each comment (a stamp posts one), as the browser has after the redirect.
+        page = opener.open(f"{base}/article/{slug}", timeout=30).read().decode()
+        issued = re.search(r'name="issued" type="hidden" value="([^"]+)"', page).group(1)
         body = f"load comment {n}-{i}"
         data = urllib.parse.urlencode({"issued": issued, "name": f"C{n}", "body": body, "homepage": ""}).encode()
         try:

@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, Email, Length, Optional, ValidationError
 
 from services.discussion import REPORT_REASONS
+from services.sanitize import name_problem, normalise_name
 
 MAX_BODY = 10_000
 
@@ -23,6 +24,17 @@ MAX_BODY = 10_000
 def _no_nul(form, field) -> None:
     if field.data and ("\x00" in field.data or "\ufffd" in field.data):
         raise ValidationError("Remove the invalid characters from this field.")
+
+
+def _nfkc(value):
+    return normalise_name(value) if isinstance(value, str) else value
+
+
+def _visible_name(form, field) -> None:
+    """No line breaks, direction overrides or zero-width characters; something to see."""
+    problem = name_problem((field.data or "").strip()) if field.data else None
+    if problem:
+        raise ValidationError(problem)
 
 
 def _http_only(form, field) -> None:
@@ -50,7 +62,9 @@ class CommentForm(FlaskForm):
             DataRequired("Please enter your name."),
             Length(max=120, message="Keep your name under 120 characters."),
             _no_nul,
+            _visible_name,
         ],
+        filters=[_nfkc],
         render_kw={"autocomplete": "name", "maxlength": 120},
     )
     email = EmailField(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import secrets
+import time
 from urllib.parse import parse_qsl
 
-from flask import abort, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from blueprints.comments import bp
@@ -36,17 +38,40 @@ def _form_fragment(article, form, parent, status: int, **extra):
     return response
 
 
+def _retry_after(response, seconds: int):
+    """Say in Retry-After when posting can work again (at least 1 second).
+
+    Flask-Limiter writes its headers after the view and would raise Retry-After to the
+    end of its own window (up to a minute away) although that limit was not reached. So
+    its figures for this request are written here, with its window counted in only when
+    it is used up, and it is told to leave this response alone."""
+    try:
+        limit = limiter.current_limit
+        if limit is not None:
+            if limit.remaining <= 0:
+                seconds = max(seconds, math.ceil(limit.reset_at - time.time()))
+            if current_app.config.get("RATELIMIT_HEADERS_ENABLED"):
+                response.headers["X-RateLimit-Limit"] = str(limit.limit.amount)
+                response.headers["X-RateLimit-Remaining"] = str(limit.remaining)
+                response.headers["X-RateLimit-Reset"] = str(limit.reset_at)
+            limiter.context.view_rate_limit = None
+    except Exception:  # the rate-limit store is down: it writes no headers of its own either
+        current_app.logger.warning("rate limit store unavailable for Retry-After")
+    response.headers["Retry-After"] = str(max(1, int(seconds)))
+    return response
+
+
 def _error_response(article, form, parent, err: discussion.CommentError):
     if err.field and hasattr(form, err.field):
         getattr(form, err.field).errors = [err.message]
         form_error = None
     else:
         form_error = err.message
-    form.issued.data = discussion.issue_stamp()
+    form.issued.data = discussion.issue_stamp()  # a refused post is retried with a fresh stamp
     if wants_fragment():
-        return _form_fragment(article, form, parent, err.status, form_error=form_error)
-    if parent is not None:
-        return make_response(
+        response = _form_fragment(article, form, parent, err.status, form_error=form_error)
+    elif parent is not None:
+        response = make_response(
             render_template(
                 "comments/reply.html",
                 **article_context(article, parent=parent, full=False),
@@ -55,9 +80,14 @@ def _error_response(article, form, parent, err: discussion.CommentError):
             ),
             err.status,
         )
-    return make_response(
-        render_template("news/article.html", **article_context(article, form=form), form_error=form_error), err.status
-    )
+    else:
+        response = make_response(
+            render_template("news/article.html", **article_context(article, form=form), form_error=form_error),
+            err.status,
+        )
+    if err.retry_after:
+        _retry_after(response, err.retry_after)
+    return response
 
 
 def _posted_prefix() -> str:
@@ -125,6 +155,8 @@ def post(slug: str):
                 slot=parent,
                 max_depth=site_settings.load().max_depth,
                 newest_first=site_settings.load().thread_order == "newest",
+                # The comment form stays on the page; its stamp was used, so it gets a new one.
+                stamp=discussion.issue_stamp(),
             ),
             201,
         )
@@ -259,29 +291,39 @@ def edit(comment_id: int):
 
     comment = _own_comment(comment_id)
     form = EditForm(prefix=f"edit{comment.id}")
+    status = 200
     if request.method == "GET":
         form.body.data = comment.body_source
     elif form.validate():
         try:
-            discussion.edit_comment(comment, form.body.data)
+            held = discussion.edit_comment(comment, form.body.data, ip=_client_ip())
         except discussion.CommentError as err:
             db.session.rollback()
             form.body.errors = [err.message]
+            status = err.status
         else:
+            # Moderation rules apply to edits too: a held edit is said to be, in so many words.
+            held_note = "Your edit is awaiting moderation."
             if wants_fragment():
+                db.session.refresh(comment.article)
                 return render_template(
-                    "comments/_comment.html",
+                    "comments/_edited.html",
                     c=comment,
                     article=comment.article,
                     max_depth=site_settings.load().max_depth,
-                    announce="Comment updated.",
+                    held=held,
+                    pending_note=held_note,
+                    announce=held_note if held else "Comment updated.",
                 )
+            if held:
+                return render_template("comments/edit.html", comment=comment, form=form, message=held_note)
             return redirect(url_for("news.article", slug=comment.article.slug) + f"#comment-{comment.id}", code=303)
-    status = 422 if form.errors else 200
+    if form.errors and status < 400:
+        status = 422
     if not wants_fragment():
         return render_template("comments/edit.html", comment=comment, form=form), status
     response = make_response(render_template("comments/_edit_form.html", comment=comment, form=form), status)
-    if status == 422:  # the form posts to the whole comment box; errors go back on the form
+    if status >= 400:  # the form posts to the whole comment box; errors go back on the form
         response.headers["HX-Retarget"] = f"#edit-form-{comment.id}"
         response.headers["HX-Reswap"] = "outerHTML"
     return response
